@@ -1,0 +1,39 @@
+# Parley: the two commands that matter are `make run` and `make test`.
+.PHONY: all deps build build-asan run test test-unit test-asan bench bench-smoke clean format
+
+BUILD_DIR  ?= build
+ASAN_DIR   ?= build-asan
+DATA_DIR   ?= ./data
+PARLEY     := $(BUILD_DIR)/src/app/parley
+JOBS       ?= $(shell nproc)
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@cmake --preset default >/dev/null
+	@cmake --build --preset default -j $(JOBS)
+
+build-asan: deps
+	@cmake --preset asan >/dev/null
+	@cmake --build --preset asan -j $(JOBS)
+
+# Builds and starts Parley on http://127.0.0.1:8080 with its data in ./data (SQLite).
+run: build
+	$(PARLEY) serve --store.data_dir=$(DATA_DIR)
+
+# Every test suite: unit, store conformance, integration (real binary, real sockets).
+test: build
+	@ctest --preset default -j $(JOBS) --output-on-failure
+
+# The same suites built with AddressSanitizer + UndefinedBehaviorSanitizer.
+test-asan: build-asan
+	@ctest --preset asan -j $(JOBS) --output-on-failure
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+
+format:
+	@find src bench tests -name '*.h' -o -name '*.cc' | xargs clang-format -i

@@ -1,0 +1,41 @@
+// auth/policy.h: the one place that decides "may X do Y". Pure functions over facts the caller
+// has loaded (the actor, their membership, the target); no I/O, so every rule is unit tested.
+// Callers must not make authorization decisions of their own.
+#pragma once
+
+#include <optional>
+
+#include "core/result.h"
+#include "core/types.h"
+
+namespace parley::auth {
+
+enum class Action {
+  kReadRoom,          // read history, room details, members
+  kSendMessage,
+  kEditMessage,       // edit: the sender only
+  kDeleteMessage,     // sender, or a moderator/owner of the room, or an admin
+  kUpdateRoom,        // rename, topic: owner/moderator of a group
+  kAddMember,         // any member of a group may invite (owner/moderator too)
+  kRemoveMember,      // owner/moderator removes a plain member; owner removes anyone but self
+  kLeaveRoom,         // any member of a group; not a DM
+  kAdministerUsers,   // create users, set roles, deactivate: admins
+};
+
+struct Subject {
+  core::Id user_id = 0;
+  core::Role role = core::Role::kUser;
+  std::optional<core::MemberRole> membership;  // actor's role in the room, if a member
+};
+
+struct Target {
+  core::RoomKind room_kind = core::RoomKind::kGroup;
+  core::Id owner_id = 0;                              // the message's sender, for message actions
+  std::optional<core::MemberRole> target_membership;  // the affected member's role, if any
+};
+
+// ok, or kForbidden (a member lacking the right) / kNotFound (not a member: the room is not
+// revealed to outsiders). Admins get no implicit access to room contents.
+core::Status authorize(const Subject& who, Action what, const Target& on = {});
+
+}  // namespace parley::auth

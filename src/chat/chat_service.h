@@ -1,0 +1,95 @@
+// chat/chat_service.h: the application's use cases for rooms and messages. Transports (REST,
+// gateway) call these; every decision "may this actor do that" goes through auth/policy.h.
+//
+// Delivery rules (docs/protocol.md): a change is published (Publisher) only after the store has
+// committed it, in seq order per room, and `done` is called after publishing, so a sender's ack
+// never precedes the broadcast of the same message to its other sessions' queues.
+//
+// Threading: every method returns at once and calls `done` exactly once on a store thread.
+// Thread-safe; holds no locks while calling out.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "auth/auth_service.h"
+#include "chat/publisher.h"
+#include "core/clock.h"
+#include "core/id.h"
+#include "core/result.h"
+#include "core/types.h"
+#include "store/store.h"
+
+namespace parley::chat {
+
+using auth::Actor;
+using core::Id;
+template <class T>
+using Callback = store::Callback<T>;
+
+struct ChatConfig {
+  int max_group_members = 10000;  // add_member beyond this: kInvalidArgument
+  int replay_cap = 500;           // most events replayed per room on resume before room.reset
+};
+
+struct CreateGroupRequest {
+  std::string name;
+  std::string topic;
+  std::vector<Id> member_ids;  // other initial members
+};
+
+struct SendRequest {
+  Id room_id = 0;
+  std::string client_txn_id;
+  std::string body;
+  Id reply_to = 0;
+};
+
+struct RoomDetails {
+  core::Room room;
+  std::vector<core::Member> members;
+};
+
+class ChatService {
+ public:
+  struct Deps {
+    store::Store& store;
+    Publisher& publisher;
+    const core::Clock& clock;
+    core::IdGenerator& ids;
+  };
+  ChatService(Deps deps, ChatConfig config);
+
+  void create_group(const Actor& who, CreateGroupRequest req, Callback<core::Room> done);
+  // The DM with `peer`, created on first use. kInvalidArgument for a DM with oneself,
+  // kNotFound for an unknown or deactivated peer.
+  void open_dm(const Actor& who, Id peer, Callback<core::Room> done);
+  void room(const Actor& who, Id room_id, Callback<RoomDetails> done);
+  void list_rooms(const Actor& who, Callback<std::vector<core::RoomSummary>> done);
+  void update_room(const Actor& who, Id room_id, std::optional<std::string> name,
+                   std::optional<std::string> topic, Callback<core::RoomEvent> done);
+  void add_member(const Actor& who, Id room_id, Id user_id, Callback<core::RoomEvent> done);
+  // Removing oneself is leaving.
+  void remove_member(const Actor& who, Id room_id, Id user_id, Callback<core::RoomEvent> done);
+
+  // Idempotent by client_txn_id: a retry returns the original (duplicate = true).
+  void send(const Actor& who, SendRequest req, Callback<store::AppendResult> done);
+  void edit(const Actor& who, Id room_id, Id message_id, std::string body,
+            Callback<core::RoomEvent> done);
+  void remove_message(const Actor& who, Id room_id, Id message_id,
+                      Callback<core::RoomEvent> done);
+  void history(const Actor& who, store::HistoryQuery q, Callback<std::vector<core::Message>> done);
+  // For resume and gap repair: events after `after_seq` (membership checked), at most `limit`.
+  void events_since(const Actor& who, Id room_id, std::int64_t after_seq, int limit,
+                    Callback<std::vector<core::RoomEvent>> done);
+
+  const ChatConfig& config() const { return config_; }
+
+ private:
+  Deps deps_;
+  ChatConfig config_;
+};
+
+}  // namespace parley::chat

@@ -1,0 +1,41 @@
+#include "core/types.h"
+
+namespace parley::core {
+
+std::string_view to_string(Role r) { return r == Role::kAdmin ? "admin" : "user"; }
+std::string_view to_string(UserStatus s) {
+  return s == UserStatus::kActive ? "active" : "deactivated";
+}
+std::string_view to_string(RoomKind k) { return k == RoomKind::kDm ? "dm" : "group"; }
+std::string_view to_string(MemberRole r) {
+  switch (r) {
+    case MemberRole::kMember: return "member";
+    case MemberRole::kModerator: return "moderator";
+    case MemberRole::kOwner: return "owner";
+  }
+  return "member";
+}
+std::optional<Role> parse_role(std::string_view s) {
+  if (s == "admin") return Role::kAdmin;
+  if (s == "user") return Role::kUser;
+  return std::nullopt;
+}
+std::optional<MemberRole> parse_member_role(std::string_view s) {
+  if (s == "member") return MemberRole::kMember;
+  if (s == "moderator") return MemberRole::kModerator;
+  if (s == "owner") return MemberRole::kOwner;
+  return std::nullopt;
+}
+std::string_view to_string(EventType t) {
+  switch (t) {
+    case EventType::kMessageCreated: return "message.created";
+    case EventType::kMessageUpdated: return "message.updated";
+    case EventType::kMessageDeleted: return "message.deleted";
+    case EventType::kMemberJoined: return "member.joined";
+    case EventType::kMemberLeft: return "member.left";
+    case EventType::kRoomUpdated: return "room.updated";
+  }
+  return "unknown";
+}
+
+}  // namespace parley::core

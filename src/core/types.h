@@ -1,0 +1,113 @@
+// core/types.h: the domain records shared by every layer. Plain values, no I/O, no JSON.
+// Times are Unix milliseconds; 0 means "not set" (never edited, never deleted, ...).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/id.h"
+
+namespace parley::core {
+
+enum class Role { kUser, kAdmin };
+enum class UserStatus { kActive, kDeactivated };
+enum class RoomKind { kDm, kGroup };
+enum class MemberRole { kMember, kModerator, kOwner };
+
+std::string_view to_string(Role r);
+std::string_view to_string(UserStatus s);
+std::string_view to_string(RoomKind k);
+std::string_view to_string(MemberRole r);
+std::optional<Role> parse_role(std::string_view s);
+std::optional<MemberRole> parse_member_role(std::string_view s);
+
+struct User {
+  Id id = 0;
+  std::string username;      // normalised: lower case [a-z0-9._-], 2..32 chars
+  std::string display_name;  // free text, validated UTF-8, <= 64 bytes
+  std::string email;         // optional, "" when unset
+  std::string password_hash; // argon2id encoded string; never leaves the server
+  Role role = Role::kUser;
+  UserStatus status = UserStatus::kActive;
+  std::int64_t created_at = 0;
+  std::int64_t last_seen = 0;
+};
+
+struct Session {
+  Id id = 0;
+  std::string token_hash;  // hex SHA-256 of the bearer token; the token itself is never stored
+  Id user_id = 0;
+  std::string device;      // user agent or client-supplied device name, <= 128 bytes
+  std::int64_t created_at = 0;
+  std::int64_t last_used = 0;
+  std::int64_t expires_at = 0;  // absolute expiry
+};
+
+struct Room {
+  Id id = 0;
+  RoomKind kind = RoomKind::kGroup;
+  std::string name;   // "" for DMs
+  std::string topic;
+  Id created_by = 0;
+  std::int64_t created_at = 0;
+  std::int64_t last_seq = 0;  // seq of the newest durable event in the room
+};
+
+struct Member {
+  Id room_id = 0;
+  Id user_id = 0;
+  MemberRole role = MemberRole::kMember;
+  std::int64_t joined_at = 0;
+  std::int64_t last_read_seq = 0;
+};
+
+struct Message {
+  Id id = 0;
+  Id room_id = 0;
+  std::int64_t seq = 0;      // the seq of its message.created event
+  Id sender_id = 0;
+  std::string client_txn_id;
+  std::string body;          // "" once deleted
+  Id reply_to = 0;           // 0 when not a reply
+  std::int64_t created_at = 0;
+  std::int64_t edited_at = 0;
+  std::int64_t deleted_at = 0;
+};
+
+// Durable room events, each with a gap-free per-room seq assigned in the storing transaction.
+enum class EventType {
+  kMessageCreated,  // message set
+  kMessageUpdated,  // message set (state after the edit)
+  kMessageDeleted,  // message set (tombstone)
+  kMemberJoined,    // user_id set (and member_role)
+  kMemberLeft,      // user_id set (left or removed by actor_id)
+  kRoomUpdated,     // name/topic set
+};
+std::string_view to_string(EventType t);  // "message.created", ...
+
+struct RoomEvent {
+  Id room_id = 0;
+  std::int64_t seq = 0;
+  EventType type = EventType::kMessageCreated;
+  Id actor_id = 0;
+  std::int64_t created_at = 0;
+  std::optional<Message> message;  // message.* events: the message as it is now stored
+  Id user_id = 0;                  // member.* events
+  MemberRole member_role = MemberRole::kMember;
+  std::string name;                // room.updated
+  std::string topic;               // room.updated
+};
+
+// One row of "my rooms": the room, my membership, the newest visible message, my unread count.
+struct RoomSummary {
+  Room room;
+  Member self;
+  std::optional<Message> last_message;
+  std::int64_t unread = 0;      // messages (not deleted, not mine) with seq > last_read_seq
+  std::vector<Id> dm_peers;     // for DMs: the other member
+};
+
+}  // namespace parley::core

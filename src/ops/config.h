@@ -1,0 +1,74 @@
+// ops/config.h: Parley's typed configuration. Sources, later ones winning:
+//   defaults (below) < TOML file (--config) < PARLEY_* environment < command-line flags.
+// A secret may be given as PARLEY_<NAME>_FILE=<path> (the file's content, trimmed).
+// load_config() validates everything; a bad setting is an error naming the setting, and
+// `parley serve` stops at start-up with that message.
+//
+// TOML keys are "<section>.<field>" (e.g. [http] port = 8080); environment names are
+// PARLEY_<SECTION>_<FIELD> upper-cased (e.g. PARLEY_HTTP_PORT); flags are --<section>.<field>.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "auth/auth_service.h"
+#include "core/result.h"
+
+namespace parley::ops {
+
+struct HttpConfig {
+  std::string bind = "127.0.0.1";          // listen address
+  int port = 8080;                         // 0 = any free port (printed at start-up)
+  int threads = 0;                         // network threads; 0 = number of cores
+  std::size_t max_body_bytes = 1 << 20;    // REST request bodies over this: 413
+  int request_timeout_ms = 30000;          // a request must arrive whole within this
+  std::vector<std::string> allowed_origins;  // extra Origins allowed for cookie mutations
+  std::string web_root;                    // directory of the built web client; "" = none
+  std::string public_url;                  // e.g. https://chat.example.com; "" = derive
+};
+
+struct GatewayConfig {
+  int heartbeat_ms = 30000;                // told to clients in `hello`
+  int identify_timeout_ms = 10000;         // no identify within this: close 4003
+  std::size_t max_frame_bytes = 64 * 1024; // inbound frame cap: close 4002... see protocol.md
+  std::size_t outbound_queue_bytes = 1 << 20;  // slow consumer above this: close 4010
+  double frames_per_second = 20;           // per-connection inbound rate (token bucket)
+  double burst_frames = 40;
+  int replay_cap = 500;                    // resume replays at most this many events per room
+};
+
+struct StoreConfig {
+  std::string data_dir = "./data";         // SQLite database and blobs live here
+  std::string synchronous = "full";        // full | normal (normal risks the last commits on power loss)
+  int read_connections = 4;
+  int max_batch = 512;                     // most requests in one group commit
+};
+
+struct LogConfig {
+  std::string level = "info";              // trace | debug | info | warn | error
+  std::string format = "json";             // json | text
+};
+
+struct Config {
+  HttpConfig http;
+  GatewayConfig gateway;
+  StoreConfig store;
+  auth::AuthConfig auth;
+  LogConfig log;
+  int node_id = 0;                         // 0..255, part of every id this node makes
+  int hasher_threads = 2;                  // argon2id workers (bounded queue in front)
+  int shutdown_grace_ms = 10000;           // SIGTERM: drain this long, then close
+};
+
+// Loads and validates. `flags` are "--section.field=value" overrides already split by the CLI
+// into key -> value. Errors name the setting, e.g. "http.port: must be 0..65535".
+core::Result<Config> load_config(const std::string& toml_path,
+                                 const std::map<std::string, std::string>& env,
+                                 const std::map<std::string, std::string>& flags);
+
+// The effective config as TOML text with secrets ("auth.invite_code") redacted.
+std::string render_config(const Config& c);
+
+}  // namespace parley::ops

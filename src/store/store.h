@@ -1,0 +1,166 @@
+// store/store.h: the Store interface, the only way the application reaches durable state.
+//
+// Contract for every backend (SQLite now, PostgreSQL later), checked by the conformance suite
+// in store/conformance/:
+//  - Every method is asynchronous: it returns at once and calls `done` exactly once, later, on
+//    a store-owned thread (never inline in the caller). `done` must be quick and must not block
+//    or call back into the store synchronously waiting for a result; post real work elsewhere.
+//  - Methods are thread-safe; callers may invoke them from any thread.
+//  - Write methods are durable when `done` reports success (committed; with SQLite's default
+//    synchronous=FULL, fsync'd). A failed write stores nothing (no half-written state).
+//  - Every durable room change gets the next gap-free per-room seq inside the same transaction;
+//    `done` for writes to one room is called in seq order.
+//  - Errors use core::Errc: kNotFound, kConflict (unique key), kForbidden (membership checks the
+//    store enforces transactionally), kInvalidArgument, kUnavailable (I/O, closed), kInternal.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "core/types.h"
+
+namespace parley::store {
+
+using core::Id;
+
+template <class T>
+using Callback = std::function<void(core::Result<T>)>;
+
+struct NewUser {
+  Id id = 0;
+  std::string username;  // already normalised
+  std::string display_name;
+  std::string email;
+  std::string password_hash;
+  core::Role role = core::Role::kUser;
+  std::int64_t created_at = 0;
+};
+
+// Fields left nullopt are unchanged.
+struct UserUpdate {
+  Id id = 0;
+  std::optional<std::string> display_name;
+  std::optional<std::string> email;
+  std::optional<std::string> password_hash;
+  std::optional<core::Role> role;
+  std::optional<core::UserStatus> status;
+};
+
+struct UserQuery {
+  std::string prefix;  // username or display-name prefix, case-insensitive; "" for all
+  Id after_id = 0;     // cursor: users with id > after_id, ascending
+  int limit = 50;
+};
+
+struct NewGroupRoom {
+  Id id = 0;
+  std::string name;
+  std::string topic;
+  Id created_by = 0;            // becomes owner
+  std::vector<Id> member_ids;   // other initial members (role member); unknown ids -> kNotFound
+  std::int64_t created_at = 0;
+};
+
+struct DmResult {
+  core::Room room;
+  bool created = false;
+};
+
+struct NewMessage {
+  Id id = 0;
+  Id room_id = 0;
+  Id sender_id = 0;
+  std::string client_txn_id;  // idempotency key, unique per sender
+  std::string body;
+  Id reply_to = 0;            // must be a message of the same room (kInvalidArgument otherwise)
+  std::int64_t created_at = 0;
+};
+
+struct AppendResult {
+  core::RoomEvent event;   // the message.created event (for a duplicate: the original one)
+  bool duplicate = false;  // the (sender, client_txn_id) pair was stored before
+};
+
+// History cursor: at most one of before/after/around is set (message ids); none = newest.
+struct HistoryQuery {
+  Id room_id = 0;
+  Id before = 0;
+  Id after = 0;
+  Id around = 0;
+  int limit = 50;  // 1..100
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // A random id fixed when the store was created; clients resume only within one epoch.
+  virtual std::string epoch() const = 0;
+  // Cheap health probe (readiness).
+  virtual void ping(Callback<core::Ok> done) = 0;
+
+  // --- users
+  // kConflict when the username is taken.
+  virtual void create_user(NewUser u, Callback<core::User> done) = 0;
+  virtual void user_by_id(Id id, Callback<core::User> done) = 0;
+  virtual void user_by_username(std::string username, Callback<core::User> done) = 0;
+  virtual void list_users(UserQuery q, Callback<std::vector<core::User>> done) = 0;
+  virtual void update_user(UserUpdate u, Callback<core::User> done) = 0;
+  virtual void count_users(Callback<std::int64_t> done) = 0;
+
+  // --- sessions
+  virtual void create_session(core::Session s, Callback<core::Session> done) = 0;
+  virtual void session_by_token_hash(std::string token_hash, Callback<core::Session> done) = 0;
+  // Sets last_used (and extends nothing else).
+  virtual void touch_session(Id session_id, std::int64_t now, Callback<core::Ok> done) = 0;
+  virtual void list_sessions(Id user_id, Callback<std::vector<core::Session>> done) = 0;
+  // kNotFound unless the session exists and belongs to user_id.
+  virtual void delete_session(Id user_id, Id session_id, Callback<core::Ok> done) = 0;
+  // Deletes every session of the user except `keep` (0 = all). Returns how many.
+  virtual void delete_user_sessions(Id user_id, Id keep, Callback<std::int64_t> done) = 0;
+
+  // --- rooms and members
+  virtual void create_group_room(NewGroupRoom r, Callback<core::Room> done) = 0;
+  // The one DM room of the pair {a, b} (a != b), created on first use with both as members.
+  virtual void get_or_create_dm(Id a, Id b, Id new_room_id, std::int64_t now,
+                                Callback<DmResult> done) = 0;
+  virtual void room_by_id(Id room_id, Callback<core::Room> done) = 0;
+  virtual void member(Id room_id, Id user_id, Callback<core::Member> done) = 0;
+  virtual void list_members(Id room_id, Callback<std::vector<core::Member>> done) = 0;
+  // Rooms the user is a member of, newest activity first.
+  virtual void rooms_for_user(Id user_id, Callback<std::vector<core::RoomSummary>> done) = 0;
+  // member.joined event; kConflict if already a member.
+  virtual void add_member(Id room_id, Id user_id, core::MemberRole role, Id actor,
+                          std::int64_t now, Callback<core::RoomEvent> done) = 0;
+  // member.left event; kNotFound if not a member.
+  virtual void remove_member(Id room_id, Id user_id, Id actor, std::int64_t now,
+                             Callback<core::RoomEvent> done) = 0;
+  // room.updated event with the new name/topic (nullopt = unchanged).
+  virtual void update_room(Id room_id, std::optional<std::string> name,
+                           std::optional<std::string> topic, Id actor, std::int64_t now,
+                           Callback<core::RoomEvent> done) = 0;
+
+  // --- messages and events
+  // Idempotent by (sender_id, client_txn_id). kForbidden if the sender is not a member (checked
+  // in the same transaction), kInvalidArgument for a reply_to outside the room.
+  virtual void append_message(NewMessage m, Callback<AppendResult> done) = 0;
+  // message.updated event. only_sender != 0 restricts to that sender (kForbidden otherwise);
+  // kNotFound for a deleted or unknown message or one in another room.
+  virtual void edit_message(Id room_id, Id message_id, Id only_sender, std::string body,
+                            Id actor, std::int64_t now, Callback<core::RoomEvent> done) = 0;
+  // message.deleted event: body cleared, deleted_at set (tombstone).
+  virtual void delete_message(Id room_id, Id message_id, Id only_sender, Id actor,
+                              std::int64_t now, Callback<core::RoomEvent> done) = 0;
+  virtual void message_by_id(Id message_id, Callback<core::Message> done) = 0;
+  // Messages ascending by seq (tombstones included).
+  virtual void history(HistoryQuery q, Callback<std::vector<core::Message>> done) = 0;
+  // Events with seq > after_seq, ascending, at most `limit`.
+  virtual void events_since(Id room_id, std::int64_t after_seq, int limit,
+                            Callback<std::vector<core::RoomEvent>> done) = 0;
+};
+
+}  // namespace parley::store
