@@ -1,0 +1,182 @@
+#include "api/json.h"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+namespace parley::api {
+
+namespace {
+
+json::value time_or_null(std::int64_t ms) { return ms == 0 ? json::value(nullptr) : json::value(ms); }
+json::value id_or_null(core::Id id) {
+  return id == 0 ? json::value(nullptr) : json::value(core::id_to_string(id));
+}
+json::string ids(core::Id id) { return json::string(core::id_to_string(id)); }
+
+core::Error bad_field(std::string_view key, std::string_view want) {
+  return core::make_error(core::Errc::kInvalidArgument,
+                          std::string(key) + ": must be " + std::string(want));
+}
+
+}  // namespace
+
+json::object to_json(const core::User& u, bool with_private) {
+  json::object o;
+  o["id"] = ids(u.id);
+  o["username"] = u.username;
+  o["display_name"] = u.display_name;
+  o["role"] = core::to_string(u.role);
+  o["status"] = core::to_string(u.status);
+  o["created_at"] = u.created_at;
+  if (with_private) o["email"] = u.email;
+  return o;
+}
+
+json::object to_json(const core::Room& r) {
+  json::object o;
+  o["id"] = ids(r.id);
+  o["kind"] = core::to_string(r.kind);
+  o["name"] = r.name;
+  o["topic"] = r.topic;
+  o["created_by"] = id_or_null(r.created_by);
+  o["created_at"] = r.created_at;
+  o["last_seq"] = r.last_seq;
+  return o;
+}
+
+json::object to_json(const core::Member& m) {
+  json::object o;
+  o["user_id"] = ids(m.user_id);
+  o["role"] = core::to_string(m.role);
+  o["joined_at"] = m.joined_at;
+  o["last_read_seq"] = m.last_read_seq;
+  return o;
+}
+
+json::object to_json(const core::Message& m) {
+  json::object o;
+  o["id"] = ids(m.id);
+  o["room_id"] = ids(m.room_id);
+  o["seq"] = m.seq;
+  o["sender_id"] = ids(m.sender_id);
+  o["client_txn_id"] = m.client_txn_id;
+  o["body"] = m.body;
+  o["reply_to"] = id_or_null(m.reply_to);
+  o["created_at"] = m.created_at;
+  o["edited_at"] = time_or_null(m.edited_at);
+  o["deleted_at"] = time_or_null(m.deleted_at);
+  return o;
+}
+
+json::object to_json(const core::RoomSummary& s) {
+  json::object o;
+  o["room"] = to_json(s.room);
+  o["role"] = core::to_string(s.self.role);
+  o["last_read_seq"] = s.self.last_read_seq;
+  o["unread"] = s.unread;
+  o["last_message"] = s.last_message ? json::value(to_json(*s.last_message)) : json::value(nullptr);
+  o["dm_peer_id"] = s.dm_peers.empty() ? json::value(nullptr) : json::value(ids(s.dm_peers.front()));
+  return o;
+}
+
+json::object to_json(const core::RoomEvent& e) {
+  json::object o;
+  o["type"] = core::to_string(e.type);
+  o["room_id"] = ids(e.room_id);
+  o["seq"] = e.seq;
+  o["actor_id"] = id_or_null(e.actor_id);
+  o["created_at"] = e.created_at;
+  switch (e.type) {
+    case core::EventType::kMessageCreated:
+    case core::EventType::kMessageUpdated:
+    case core::EventType::kMessageDeleted:
+      if (e.message) o["message"] = to_json(*e.message);
+      break;
+    case core::EventType::kMemberJoined:
+      o["user_id"] = ids(e.user_id);
+      o["role"] = core::to_string(e.member_role);
+      break;
+    case core::EventType::kMemberLeft:
+      o["user_id"] = ids(e.user_id);
+      break;
+    case core::EventType::kRoomUpdated:
+      o["name"] = e.name;
+      o["topic"] = e.topic;
+      break;
+  }
+  return o;
+}
+
+json::object to_json(const core::Session& s, core::Id current_session_id) {
+  json::object o;
+  o["id"] = ids(s.id);
+  o["device"] = s.device;
+  o["created_at"] = s.created_at;
+  o["last_used"] = s.last_used;
+  o["expires_at"] = s.expires_at;
+  o["current"] = s.id == current_session_id;
+  return o;
+}
+
+std::string frame(std::string_view op, const json::value& d, std::string_view re) {
+  json::object o;
+  o["op"] = op;
+  if (!re.empty()) o["re"] = re;
+  if (!d.is_null()) o["d"] = d;
+  return json::serialize(o);
+}
+
+std::string event_frame(const core::RoomEvent& e) {
+  return frame(core::to_string(e.type), to_json(e));
+}
+
+core::Result<core::Id> get_id(const json::object& o, std::string_view key) {
+  auto r = get_optional_id(o, key);
+  if (!r) return r.take_error();
+  if (!r.value()) return bad_field(key, "an id");
+  return *r.value();
+}
+
+core::Result<std::optional<core::Id>> get_optional_id(const json::object& o, std::string_view key) {
+  auto it = o.find(key);
+  if (it == o.end() || it->value().is_null()) return std::optional<core::Id>();
+  const json::value& v = it->value();
+  if (v.is_string()) {
+    auto id = core::parse_id(std::string_view(v.get_string()));
+    if (!id) return bad_field(key, "an id");
+    return std::optional<core::Id>(*id);
+  }
+  constexpr std::int64_t kMaxSafe = (1LL << 53);
+  if (v.is_int64() && v.get_int64() > 0 && v.get_int64() <= kMaxSafe) {
+    return std::optional<core::Id>(static_cast<core::Id>(v.get_int64()));
+  }
+  if (v.is_uint64() && v.get_uint64() > 0 && v.get_uint64() <= static_cast<std::uint64_t>(kMaxSafe)) {
+    return std::optional<core::Id>(v.get_uint64());
+  }
+  return bad_field(key, "an id");
+}
+
+core::Result<std::string> get_string(const json::object& o, std::string_view key) {
+  auto r = get_optional_string(o, key);
+  if (!r) return r.take_error();
+  if (!r.value()) return bad_field(key, "a string");
+  return std::move(*r.value());
+}
+
+core::Result<std::optional<std::string>> get_optional_string(const json::object& o,
+                                                             std::string_view key) {
+  auto it = o.find(key);
+  if (it == o.end() || it->value().is_null()) return std::optional<std::string>();
+  if (!it->value().is_string()) return bad_field(key, "a string");
+  return std::optional<std::string>(std::string(it->value().get_string()));
+}
+
+core::Result<json::object> parse_object(std::string_view text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec) return core::make_error(core::Errc::kInvalidJson, "not valid JSON");
+  if (!v.is_object()) return core::make_error(core::Errc::kInvalidJson, "expected a JSON object");
+  return std::move(v.get_object());
+}
+
+}  // namespace parley::api

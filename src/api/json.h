@@ -1,0 +1,44 @@
+// api/json.h: the wire encoding of domain objects, shared by REST and the gateway so both speak
+// exactly docs/protocol.md. Ids become decimal strings; unset times become null.
+// Uses Boost.JSON only (no Beast, no Asio): cheap to include.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+#include "core/types.h"
+
+namespace parley::api {
+
+namespace json = boost::json;
+
+// `with_private` adds email (for the user themself and for admins).
+json::object to_json(const core::User& u, bool with_private = false);
+json::object to_json(const core::Room& r);
+json::object to_json(const core::Member& m);
+json::object to_json(const core::Message& m);
+json::object to_json(const core::RoomSummary& s);
+json::object to_json(const core::RoomEvent& e);
+json::object to_json(const core::Session& s, core::Id current_session_id);
+
+// A server frame {"op": op, "re"?: re, "d"?: d} serialised.
+std::string frame(std::string_view op, const json::value& d, std::string_view re = {});
+// The gateway frame for a durable room event: {"op": "<type>", "d": Event}. Encoded once per
+// broadcast and shared by every recipient.
+std::string event_frame(const core::RoomEvent& e);
+
+// --- reading client input. Each returns kInvalidArgument naming the field on a wrong type.
+// An id may be a decimal string or a JSON integer in 1..2^53.
+core::Result<core::Id> get_id(const json::object& o, std::string_view key);
+core::Result<std::optional<core::Id>> get_optional_id(const json::object& o, std::string_view key);
+core::Result<std::string> get_string(const json::object& o, std::string_view key);
+core::Result<std::optional<std::string>> get_optional_string(const json::object& o,
+                                                             std::string_view key);
+// Parses `text` as a JSON object: kInvalidJson when it is not JSON or not an object.
+core::Result<json::object> parse_object(std::string_view text);
+
+}  // namespace parley::api

@@ -1,0 +1,46 @@
+// gateway/gateway.h: the real-time protocol endpoint (docs/protocol.md, "The gateway").
+// Owns every WebSocket session of this node. No Beast or Asio in this header: the transport
+// hands over upgraded connections through gateway/upgrade.h.
+//
+// Threading: constructed and destroyed on the main thread; other methods from any thread.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+#include "auth/auth_service.h"
+#include "chat/chat_service.h"
+#include "core/clock.h"
+#include "gateway/hub.h"
+#include "ops/config.h"
+#include "ops/metrics.h"
+#include "store/store.h"
+
+namespace parley::gateway {
+
+class Gateway {
+ public:
+  struct Deps {
+    Hub& hub;
+    auth::AuthService& auth;
+    chat::ChatService& chat;
+    store::Store& store;  // for the epoch
+    const core::Clock& clock;
+    ops::Registry& metrics;
+  };
+  Gateway(Deps deps, ops::GatewayConfig config);
+  ~Gateway();
+
+  // Connected sessions (identified or not).
+  std::size_t connections() const;
+  // Refuses new sessions and closes every open one with 1012 (service restart).
+  void drain();
+
+  struct Impl;
+  Impl& impl() { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace parley::gateway
