@@ -12,6 +12,7 @@
 #include "chat/publisher.h"
 #include "core/clock.h"
 #include "core/id.h"
+#include "core/validate.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace parley::app {

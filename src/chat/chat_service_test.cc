@@ -1,0 +1,230 @@
+// Behaviour of the chat use cases over the real SQLite store (temp file) with a recording
+// publisher in place of the gateway.
+#include "chat/chat_service.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <future>
+#include <mutex>
+
+#include "store/sqlite/sqlite_store.h"
+
+namespace parley::chat {
+namespace {
+
+using core::Errc;
+using core::Id;
+
+class RecordingPublisher final : public Publisher {
+ public:
+  void room_event(const core::RoomEvent& e) override {
+    std::lock_guard lock(mu_);
+    events.push_back(e);
+  }
+  void room_joined(Id user_id, const core::Room& room) override {
+    std::lock_guard lock(mu_);
+    joined.emplace_back(user_id, room.id);
+  }
+  void sessions_revoked(Id, Id) override {}
+  std::vector<core::RoomEvent> events;
+  std::vector<std::pair<Id, Id>> joined;
+
+ private:
+  std::mutex mu_;
+};
+
+template <class T, class Start>
+core::Result<T> wait(Start&& start) {
+  auto p = std::make_shared<std::promise<core::Result<T>>>();
+  auto f = p->get_future();
+  start([p](core::Result<T> r) { p->set_value(std::move(r)); });
+  if (f.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    ADD_FAILURE() << "callback never called";
+    return core::make_error(Errc::kInternal, "timeout");
+  }
+  return f.get();
+}
+
+class ChatServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("parley-chat-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    store::SqliteConfig cfg;
+    cfg.path = (dir_ / "parley.db").string();
+    cfg.synchronous = "normal";
+    store_ = std::move(store::SqliteStore::open(cfg, nullptr).value());
+    chat_ = std::make_unique<ChatService>(ChatService::Deps{*store_, pub_, clock_, ids_},
+                                          ChatConfig{});
+    alice_ = make_user("alice");
+    bob_ = make_user("bob");
+    carol_ = make_user("carol");
+  }
+  void TearDown() override {
+    chat_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  Actor make_user(const std::string& name) {
+    store::NewUser u;
+    u.id = ids_.next();
+    u.username = name;
+    u.display_name = name;
+    u.password_hash = "x";
+    u.created_at = clock_.now_ms();
+    auto user = wait<core::User>([&](auto done) { store_->create_user(u, std::move(done)); });
+    return Actor{user->id, core::Role::kUser, 0, name};
+  }
+
+  core::Room group(const Actor& owner, std::vector<Id> members) {
+    CreateGroupRequest req{"team", "", std::move(members)};
+    return wait<core::Room>([&](auto d) { chat_->create_group(owner, req, std::move(d)); }).value();
+  }
+
+  core::Result<store::AppendResult> send(const Actor& who, Id room, const std::string& txn,
+                                         const std::string& body = "hi") {
+    return wait<store::AppendResult>(
+        [&](auto d) { chat_->send(who, SendRequest{room, txn, body, 0}, std::move(d)); });
+  }
+
+  std::filesystem::path dir_;
+  core::SystemClock clock_;
+  core::IdGenerator ids_{clock_, 1};
+  std::unique_ptr<store::SqliteStore> store_;
+  RecordingPublisher pub_;
+  std::unique_ptr<ChatService> chat_;
+  Actor alice_, bob_, carol_;
+};
+
+TEST_F(ChatServiceTest, OneDmPerPairCreatedOnFirstUse) {
+  auto a = wait<core::Room>([&](auto d) { chat_->open_dm(alice_, bob_.user_id, std::move(d)); });
+  auto b = wait<core::Room>([&](auto d) { chat_->open_dm(bob_, alice_.user_id, std::move(d)); });
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->id, b->id);
+  EXPECT_EQ(a->kind, core::RoomKind::kDm);
+  EXPECT_EQ(pub_.joined.size(), 2u);  // announced once, to both
+  auto self = wait<core::Room>([&](auto d) { chat_->open_dm(alice_, alice_.user_id, std::move(d)); });
+  EXPECT_EQ(self.error().code, Errc::kInvalidArgument);
+  auto ghost = wait<core::Room>([&](auto d) { chat_->open_dm(alice_, 12345, std::move(d)); });
+  EXPECT_EQ(ghost.error().code, Errc::kNotFound);
+}
+
+TEST_F(ChatServiceTest, SendIsIdempotentAndPublishedOnce) {
+  auto room = group(alice_, {bob_.user_id});
+  auto first = send(alice_, room.id, "t1", "hello");
+  auto again = send(alice_, room.id, "t1", "hello");
+  ASSERT_TRUE(first && again);
+  EXPECT_FALSE(first->duplicate);
+  EXPECT_TRUE(again->duplicate);
+  EXPECT_EQ(first->event.message->id, again->event.message->id);
+  EXPECT_EQ(first->event.seq, again->event.seq);
+  EXPECT_EQ(pub_.events.size(), 1u);
+}
+
+TEST_F(ChatServiceTest, OutsidersCannotSendOrReadAndLearnNothing) {
+  auto room = group(alice_, {bob_.user_id});
+  EXPECT_EQ(send(carol_, room.id, "t1").error().code, Errc::kNotFound);
+  store::HistoryQuery q;
+  q.room_id = room.id;
+  auto h = wait<std::vector<core::Message>>([&](auto d) { chat_->history(carol_, q, std::move(d)); });
+  EXPECT_EQ(h.error().code, Errc::kNotFound);
+  EXPECT_TRUE(pub_.events.empty());
+}
+
+TEST_F(ChatServiceTest, BadBodiesAreRejectedAndNothingStored) {
+  auto room = group(alice_, {});
+  EXPECT_EQ(send(alice_, room.id, "t1", "").error().code, Errc::kInvalidArgument);
+  EXPECT_EQ(send(alice_, room.id, "t2", "\xff\xfe").error().code, Errc::kInvalidArgument);
+  EXPECT_EQ(send(alice_, room.id, "t3", std::string(20000, 'a')).error().code, Errc::kTooLarge);
+  store::HistoryQuery q;
+  q.room_id = room.id;
+  auto h = wait<std::vector<core::Message>>([&](auto d) { chat_->history(alice_, q, std::move(d)); });
+  ASSERT_TRUE(h);
+  EXPECT_TRUE(h->empty());
+}
+
+TEST_F(ChatServiceTest, OnlySenderEditsModeratorsDelete) {
+  auto room = group(alice_, {bob_.user_id, carol_.user_id});
+  auto m = send(bob_, room.id, "b1", "from bob").value().event.message->id;
+  auto by_alice = wait<core::RoomEvent>(
+      [&](auto d) { chat_->edit(alice_, room.id, m, "hijack", std::move(d)); });
+  EXPECT_EQ(by_alice.error().code, Errc::kForbidden);
+  auto by_bob = wait<core::RoomEvent>(
+      [&](auto d) { chat_->edit(bob_, room.id, m, "edited", std::move(d)); });
+  ASSERT_TRUE(by_bob);
+  EXPECT_EQ(by_bob->type, core::EventType::kMessageUpdated);
+  EXPECT_EQ(by_bob->message->body, "edited");
+  auto carol_deletes = wait<core::RoomEvent>(
+      [&](auto d) { chat_->remove_message(carol_, room.id, m, std::move(d)); });
+  EXPECT_EQ(carol_deletes.error().code, Errc::kForbidden);
+  auto owner_deletes = wait<core::RoomEvent>(
+      [&](auto d) { chat_->remove_message(alice_, room.id, m, std::move(d)); });
+  ASSERT_TRUE(owner_deletes);
+  EXPECT_EQ(owner_deletes->message->body, "");
+  EXPECT_NE(owner_deletes->message->deleted_at, 0);
+}
+
+TEST_F(ChatServiceTest, MembershipChangesFollowRankAndAnnounceTheNewMember) {
+  auto room = group(alice_, {bob_.user_id});
+  auto bob_removes_alice = wait<core::RoomEvent>(
+      [&](auto d) { chat_->remove_member(bob_, room.id, alice_.user_id, std::move(d)); });
+  EXPECT_EQ(bob_removes_alice.error().code, Errc::kForbidden);
+  auto add = wait<core::RoomEvent>(
+      [&](auto d) { chat_->add_member(bob_, room.id, carol_.user_id, std::move(d)); });
+  ASSERT_TRUE(add);
+  EXPECT_EQ(add->type, core::EventType::kMemberJoined);
+  EXPECT_EQ(pub_.joined.back(), std::make_pair(carol_.user_id, room.id));
+  auto again = wait<core::RoomEvent>(
+      [&](auto d) { chat_->add_member(bob_, room.id, carol_.user_id, std::move(d)); });
+  EXPECT_EQ(again.error().code, Errc::kConflict);
+  auto kick = wait<core::RoomEvent>(
+      [&](auto d) { chat_->remove_member(alice_, room.id, carol_.user_id, std::move(d)); });
+  ASSERT_TRUE(kick);
+  EXPECT_EQ(kick->type, core::EventType::kMemberLeft);
+  EXPECT_EQ(send(carol_, room.id, "c1").error().code, Errc::kNotFound);
+  auto leave = wait<core::RoomEvent>(
+      [&](auto d) { chat_->remove_member(bob_, room.id, bob_.user_id, std::move(d)); });
+  ASSERT_TRUE(leave);
+}
+
+TEST_F(ChatServiceTest, DmsCannotBeLeftRenamedOrJoined) {
+  auto dm = wait<core::Room>([&](auto d) { chat_->open_dm(alice_, bob_.user_id, std::move(d)); }).value();
+  auto leave = wait<core::RoomEvent>(
+      [&](auto d) { chat_->remove_member(alice_, dm.id, alice_.user_id, std::move(d)); });
+  EXPECT_EQ(leave.error().code, Errc::kForbidden);
+  auto add = wait<core::RoomEvent>(
+      [&](auto d) { chat_->add_member(alice_, dm.id, carol_.user_id, std::move(d)); });
+  EXPECT_EQ(add.error().code, Errc::kForbidden);
+  auto rename = wait<core::RoomEvent>(
+      [&](auto d) { chat_->update_room(alice_, dm.id, std::string("x"), std::nullopt, std::move(d)); });
+  EXPECT_EQ(rename.error().code, Errc::kForbidden);
+}
+
+TEST_F(ChatServiceTest, EventsArePublishedInSeqOrderUnderConcurrentSenders) {
+  auto room = group(alice_, {bob_.user_id, carol_.user_id});
+  std::vector<std::shared_ptr<std::promise<void>>> done;
+  std::vector<std::future<void>> futures;
+  for (int i = 0; i < 200; ++i) {
+    auto p = std::make_shared<std::promise<void>>();
+    futures.push_back(p->get_future());
+    const Actor& who = i % 3 == 0 ? alice_ : i % 3 == 1 ? bob_ : carol_;
+    chat_->send(who, SendRequest{room.id, "t" + std::to_string(i), "m", 0},
+                [p](core::Result<store::AppendResult> r) {
+                  EXPECT_TRUE(r);
+                  p->set_value();
+                });
+  }
+  for (auto& f : futures) ASSERT_EQ(f.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  ASSERT_EQ(pub_.events.size(), 200u);
+  for (std::size_t i = 0; i < pub_.events.size(); ++i) {
+    EXPECT_EQ(pub_.events[i].seq, static_cast<std::int64_t>(i + 1));
+  }
+}
+
+}  // namespace
+}  // namespace parley::chat
