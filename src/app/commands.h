@@ -32,4 +32,14 @@ int admin_set_role(const ops::Config& config, const std::string& username, const
 int admin_deactivate(const ops::Config& config, const std::string& username);
 int admin_list_users(const ops::Config& config);
 
+// `parley admin seed`: the documented bulk path for load tests (bench/README.md). Creates
+// users, sessions and rooms from a JSON spec directly in the store (one shared password hash,
+// so no argon2id per user) and writes tokens and memberships to `out`. Messages are NOT seeded:
+// load tests send them through the normal gateway path they measure.
+struct SeedArgs {
+  std::string spec_file;
+  std::string out_file;
+};
+int admin_seed(const ops::Config& config, const SeedArgs& args);
+
 }  // namespace parley::app

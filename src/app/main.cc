@@ -98,6 +98,10 @@ int main(int argc, char** argv) {
   auto* deactivate = admin->add_subcommand("deactivate", "Deactivate a user and end their sessions");
   deactivate->add_option("username", deactivate_user)->required();
   auto* list_users = admin->add_subcommand("list-users", "List users");
+  parley::app::SeedArgs seed_args;
+  auto* seed = admin->add_subcommand("seed", "Bulk-create users, sessions and rooms for load tests");
+  seed->add_option("--spec", seed_args.spec_file, "JSON spec (bench/README.md)")->required();
+  seed->add_option("--out", seed_args.out_file, "Where to write tokens and memberships")->required();
 
   std::reverse(rest.begin(), rest.end());
   try {
@@ -125,5 +129,6 @@ int main(int argc, char** argv) {
   if (set_role->parsed()) return parley::app::admin_set_role(*cfg, role_user, role);
   if (deactivate->parsed()) return parley::app::admin_deactivate(*cfg, deactivate_user);
   if (list_users->parsed()) return parley::app::admin_list_users(*cfg);
+  if (seed->parsed()) return parley::app::admin_seed(*cfg, seed_args);
   return 2;
 }
