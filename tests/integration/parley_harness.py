@@ -794,6 +794,60 @@ class RawWebSocket:
 # Misc
 
 
+def raw_http(port, method, path, headers, body=b"", timeout=WAIT_S):
+    """One HTTP/1.1 request over a plain socket, tolerant of a server that answers and closes
+    before reading the whole body (as it should for 413). Returns a Response."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n"
+        for k, v in headers.items():
+            head += f"{k}: {v}\r\n"
+        head += f"Content-Length: {len(body)}\r\n\r\n"
+        data = head.encode("latin-1") + body
+
+        def writer():
+            try:
+                sock.sendall(data)
+            except OSError:
+                pass  # the server answered early and closed: fine
+
+        t = threading.Thread(target=writer, daemon=True)
+        t.start()
+        buf = b""
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            buf += chunk
+            if b"\r\n\r\n" in buf:
+                head_part, rest = buf.split(b"\r\n\r\n", 1)
+                length = None
+                for line in head_part.split(b"\r\n")[1:]:
+                    k, _, v = line.partition(b":")
+                    if k.strip().lower() == b"content-length":
+                        length = int(v.strip())
+                if length is not None and len(rest) >= length:
+                    break
+        t.join(5)
+    finally:
+        sock.close()
+    if b"\r\n\r\n" not in buf:
+        raise AssertionError(f"raw_http: no complete response: {buf[:200]!r}")
+    head_part, rest = buf.split(b"\r\n\r\n", 1)
+    lines = head_part.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ")[1])
+    hdrs = []
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        hdrs.append((k.strip(), v.strip()))
+    return Response(status, hdrs, rest)
+
+
+
+
 def metric_value(text, name, labels=None):
     """Sum of the samples of `name` (optionally only those whose label text contains
     `labels`) in Prometheus text; None when the metric has no sample."""
@@ -823,6 +877,13 @@ def assert_problem(test, r, status, code):
     test.assertEqual(r.json.get("type"), f"https://parley.chat/problems/{code}", r)
     test.assertIsInstance(r.json.get("title"), str, r)
     test.assertTrue(r.json.get("request_id"), r)
+
+
+def assert_over_limit(test, r):
+    """A field over its length limit: docs/protocol.md allows reading that as "out of range"
+    (400 invalid_argument) or "field over its limit" (413 too_large); either, as problem+json."""
+    test.assertIn(r.status, (400, 413), r)
+    assert_problem(test, r, r.status, "invalid_argument" if r.status == 400 else "too_large")
 
 
 def main():

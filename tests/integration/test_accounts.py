@@ -8,8 +8,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from parley_harness import (  # noqa: E402
-    PASSWORD, AsyncServerTestCase, GatewayClient, Http, Server, assert_problem, gateway, main,
-    unique)
+    PASSWORD, AsyncServerTestCase, GatewayClient, Http, Server, assert_over_limit, assert_problem,
+    gateway, main, unique)
 
 import unittest  # noqa: E402
 
@@ -127,15 +127,17 @@ class AccountsTest(AsyncServerTestCase):
         assert_problem(self, r, 409, "conflict")
 
     def test_bad_usernames_and_passwords_400(self):
-        bad_names = ["a", "x" * 33, "-abc", ".abc", "_abc", "ab cd", "ab!c", "ümlaut", "ab/c", ""]
+        assert_over_limit(self, self.api.register("x" * 33))
+        bad_names = ["a", "-abc", ".abc", "_abc", "ab cd", "ab!c", "ümlaut", "ab/c", ""]
         for name in bad_names:
             with self.subTest(username=name):
                 assert_problem(self, self.api.register(name), 400, "invalid_argument")
         good = unique("pw")
-        for pw in ["short", "1234567", "p" * 257]:
+        for pw in ["short", "1234567"]:
             with self.subTest(password_len=len(pw)):
                 assert_problem(self, self.api.register(good, password=pw), 400,
                                "invalid_argument")
+        assert_over_limit(self, self.api.register(good, password="p" * 257))
         assert_problem(self, self.api.post("/api/v1/auth/register", {"username": good}), 400,
                        "invalid_argument")
         assert_problem(self, self.api.post("/api/v1/auth/register",
