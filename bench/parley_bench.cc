@@ -318,8 +318,9 @@ json::object report(const RunState& run, const std::vector<std::unique_ptr<Clien
     }
     phases.push_back(std::move(j));
   }
-  double ramp_s = static_cast<double>(o.connected_ns - o.ramp_start_ns) / 1e9;
-  double load_s = static_cast<double>(o.drain_end_ns - o.load_start_ns) / 1e9;
+  // A run cut short by --max-run leaves later timestamps unset (0).
+  double ramp_s = o.connected_ns ? static_cast<double>(o.connected_ns - o.ramp_start_ns) / 1e9 : 0;
+  double load_s = o.drain_end_ns ? static_cast<double>(o.drain_end_ns - o.load_start_ns) / 1e9 : 0;
   json::object conn{{"target", clients.size()},
                     {"identified", c.identified.load()},
                     {"connect_failures", c.connect_failures.load()},
