@@ -44,88 +44,88 @@ class MemoryStore final : public store::Store {
   void ping(store::Callback<core::Ok> done) override { post(done, core::Ok{}); }
 
   void create_user(store::NewUser u, store::Callback<core::User> done) override {
-    std::lock_guard lock(data_mu_);
+    std::lock_guard lock(mu_);
     for (auto& [id, existing] : users_) {
-      if (existing.username == u.username) return post(done, conflict());
+      if (existing.username == u.username) return post_locked(done, conflict());
     }
     core::User user{u.id, u.username, u.display_name, u.email, u.password_hash, u.role,
                     core::UserStatus::kActive, u.created_at, 0};
     users_[u.id] = user;
-    post(done, user);
+    post_locked(done, user);
   }
   void user_by_id(Id id, store::Callback<core::User> done) override {
-    std::lock_guard lock(data_mu_);
+    std::lock_guard lock(mu_);
     auto it = users_.find(id);
-    if (it == users_.end()) return post(done, not_found());
-    post(done, it->second);
+    if (it == users_.end()) return post_locked(done, not_found());
+    post_locked(done, it->second);
   }
   void user_by_username(std::string username, store::Callback<core::User> done) override {
-    std::lock_guard lock(data_mu_);
+    std::lock_guard lock(mu_);
     for (auto& [id, u] : users_) {
-      if (u.username == username) return post(done, u);
+      if (u.username == username) return post_locked(done, u);
     }
-    post(done, not_found());
+    post_locked(done, not_found());
   }
   void list_users(store::UserQuery q, store::Callback<std::vector<core::User>> done) override {
-    std::lock_guard lock(data_mu_);
+    std::lock_guard lock(mu_);
     std::vector<core::User> out;
     for (auto& [id, u] : users_) {
       if (id > q.after_id && static_cast<int>(out.size()) < q.limit) out.push_back(u);
     }
-    post(done, out);
+    post_locked(done, out);
   }
   void update_user(store::UserUpdate up, store::Callback<core::User> done) override {
-    std::lock_guard lock(data_mu_);
+    std::lock_guard lock(mu_);
     auto it = users_.find(up.id);
-    if (it == users_.end()) return post(done, not_found());
+    if (it == users_.end()) return post_locked(done, not_found());
     auto& u = it->second;
     if (up.display_name) u.display_name = *up.display_name;
     if (up.email) u.email = *up.email;
     if (up.password_hash) u.password_hash = *up.password_hash;
     if (up.role) u.role = *up.role;
     if (up.status) u.status = *up.status;
-    post(done, u);
+    post_locked(done, u);
   }
   void count_users(store::Callback<std::int64_t> done) override {
-    std::lock_guard lock(data_mu_);
-    post(done, static_cast<std::int64_t>(users_.size()));
+    std::lock_guard lock(mu_);
+    post_locked(done, static_cast<std::int64_t>(users_.size()));
   }
   void create_session(core::Session s, store::Callback<core::Session> done) override {
-    std::lock_guard lock(data_mu_);
+    std::lock_guard lock(mu_);
     sessions_[s.id] = s;
-    post(done, s);
+    post_locked(done, s);
   }
   void session_by_token_hash(std::string token_hash, store::Callback<core::Session> done) override {
-    std::lock_guard lock(data_mu_);
+    std::lock_guard lock(mu_);
     for (auto& [id, s] : sessions_) {
-      if (s.token_hash == token_hash) return post(done, s);
+      if (s.token_hash == token_hash) return post_locked(done, s);
     }
-    post(done, not_found());
+    post_locked(done, not_found());
   }
   void touch_session(Id session_id, std::int64_t now, store::Callback<core::Ok> done) override {
-    std::lock_guard lock(data_mu_);
+    std::lock_guard lock(mu_);
     auto it = sessions_.find(session_id);
-    if (it == sessions_.end()) return post(done, not_found());
+    if (it == sessions_.end()) return post_locked(done, not_found());
     it->second.last_used = now;
-    post(done, core::Ok{});
+    post_locked(done, core::Ok{});
   }
   void list_sessions(Id user_id, store::Callback<std::vector<core::Session>> done) override {
-    std::lock_guard lock(data_mu_);
+    std::lock_guard lock(mu_);
     std::vector<core::Session> out;
     for (auto& [id, s] : sessions_) {
       if (s.user_id == user_id) out.push_back(s);
     }
-    post(done, out);
+    post_locked(done, out);
   }
   void delete_session(Id user_id, Id session_id, store::Callback<core::Ok> done) override {
-    std::lock_guard lock(data_mu_);
+    std::lock_guard lock(mu_);
     auto it = sessions_.find(session_id);
-    if (it == sessions_.end() || it->second.user_id != user_id) return post(done, not_found());
+    if (it == sessions_.end() || it->second.user_id != user_id) return post_locked(done, not_found());
     sessions_.erase(it);
-    post(done, core::Ok{});
+    post_locked(done, core::Ok{});
   }
   void delete_user_sessions(Id user_id, Id keep, store::Callback<std::int64_t> done) override {
-    std::lock_guard lock(data_mu_);
+    std::lock_guard lock(mu_);
     std::int64_t n = 0;
     for (auto it = sessions_.begin(); it != sessions_.end();) {
       if (it->second.user_id == user_id && it->first != keep) {
@@ -135,7 +135,7 @@ class MemoryStore final : public store::Store {
         ++it;
       }
     }
-    post(done, n);
+    post_locked(done, n);
   }
 
   // Rooms and messages are not used by the auth service.
@@ -161,13 +161,17 @@ class MemoryStore final : public store::Store {
   static core::Error conflict() { return core::make_error(Errc::kConflict, "username is taken"); }
   static core::Error unsupported() { return core::make_error(Errc::kInternal, "not in the fake"); }
 
+  // Data and queue share one mutex, and a callback is queued before it is released: the
+  // worker cannot run it (and a test cannot destroy the store) while a method is still inside.
+  template <class T>
+  void post_locked(store::Callback<T> done, std::type_identity_t<core::Result<T>> r) {
+    q_.push_back([done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
+    cv_.notify_one();
+  }
   template <class T>
   void post(store::Callback<T> done, std::type_identity_t<core::Result<T>> r) {
-    {
-      std::lock_guard lock(mu_);
-      q_.push_back([done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
-    }
-    cv_.notify_one();
+    std::lock_guard lock(mu_);
+    post_locked(std::move(done), std::move(r));
   }
   void run() {
     for (;;) {
@@ -183,7 +187,6 @@ class MemoryStore final : public store::Store {
     }
   }
 
-  std::mutex data_mu_;
   std::map<Id, core::User> users_;
   std::map<Id, core::Session> sessions_;
   std::mutex mu_;
