@@ -1,0 +1,953 @@
+#include "store/sqlite/internal/queries.h"
+
+#include <algorithm>
+#include <iterator>
+#include <unordered_set>
+
+namespace parley::store::sqlite_internal {
+namespace {
+
+using core::Errc;
+using core::Error;
+using core::Id;
+using core::make_error;
+
+// ---------------------------------------------------------------------------------------------
+// Schema. Append new migrations; never edit one that has shipped.
+struct Migration {
+  int version;
+  const char* sql;
+};
+
+constexpr Migration kMigrations[] = {
+    {1, R"sql(
+CREATE TABLE meta(
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE users(
+  id            INTEGER PRIMARY KEY,
+  username      TEXT NOT NULL UNIQUE,
+  display_name  TEXT NOT NULL,
+  email         TEXT NOT NULL DEFAULT '',
+  password_hash TEXT NOT NULL,
+  role          TEXT NOT NULL,             -- 'user' | 'admin'
+  status        TEXT NOT NULL,             -- 'active' | 'deactivated'
+  created_at    INTEGER NOT NULL,
+  last_seen     INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE sessions(
+  id          INTEGER PRIMARY KEY,
+  token_hash  TEXT NOT NULL UNIQUE,
+  user_id     INTEGER NOT NULL REFERENCES users(id),
+  device      TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  last_used   INTEGER NOT NULL,
+  expires_at  INTEGER NOT NULL
+);
+CREATE INDEX sessions_user ON sessions(user_id);
+
+CREATE TABLE rooms(
+  id          INTEGER PRIMARY KEY,
+  kind        TEXT NOT NULL,               -- 'group' | 'dm'
+  name        TEXT NOT NULL,
+  topic       TEXT NOT NULL,
+  created_by  INTEGER NOT NULL REFERENCES users(id),
+  created_at  INTEGER NOT NULL,
+  last_seq    INTEGER NOT NULL DEFAULT 0,  -- seq of the newest event
+  dm_key      TEXT UNIQUE                  -- 'minid:maxid' for DMs: one DM per pair
+);
+
+CREATE TABLE members(
+  room_id       INTEGER NOT NULL REFERENCES rooms(id),
+  user_id       INTEGER NOT NULL REFERENCES users(id),
+  role          TEXT NOT NULL,             -- 'member' | 'moderator' | 'owner'
+  joined_at     INTEGER NOT NULL,
+  last_read_seq INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY(room_id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX members_user ON members(user_id);
+
+CREATE TABLE messages(
+  id            INTEGER PRIMARY KEY,
+  room_id       INTEGER NOT NULL REFERENCES rooms(id),
+  seq           INTEGER NOT NULL,          -- seq of its message.created event
+  sender_id     INTEGER NOT NULL REFERENCES users(id),
+  client_txn_id TEXT,                      -- NULL: no idempotency key
+  body          TEXT NOT NULL,             -- '' once deleted
+  reply_to      INTEGER NOT NULL DEFAULT 0,
+  created_at    INTEGER NOT NULL,
+  edited_at     INTEGER NOT NULL DEFAULT 0,
+  deleted_at    INTEGER NOT NULL DEFAULT 0,
+  UNIQUE(room_id, seq),
+  UNIQUE(sender_id, client_txn_id)
+);
+
+-- The room event log: one row per seq. Message events refer to the message row, so a replay
+-- carries the message as it is stored now (docs/decisions/0002).
+CREATE TABLE events(
+  room_id     INTEGER NOT NULL,
+  seq         INTEGER NOT NULL,
+  type        TEXT NOT NULL,               -- 'message.created', 'member.joined', ...
+  actor_id    INTEGER NOT NULL,
+  created_at  INTEGER NOT NULL,
+  message_id  INTEGER,
+  user_id     INTEGER,
+  member_role TEXT,
+  name        TEXT,
+  topic       TEXT,
+  PRIMARY KEY(room_id, seq)
+) WITHOUT ROWID;
+)sql"},
+};
+
+constexpr const char* kCreateMigrationsTable =
+    "CREATE TABLE IF NOT EXISTS schema_migrations("
+    "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)";
+
+Error not_found(const char* what) { return make_error(Errc::kNotFound, std::string(what) + " not found"); }
+
+Error step_error(Stmt& s, int rc, std::string_view what) {
+  return db_error(s.db(), rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_INTERNAL
+                                                                 : sqlite3_extended_errcode(s.db()),
+                  what);
+}
+
+// Runs a statement expected to produce at most one row; true when it did.
+core::Result<bool> step_one(Stmt& s, std::string_view what) {
+  int rc = s.step();
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return step_error(s, rc, what);
+}
+
+// Read transactions make multi-statement reads see one snapshot.
+class ReadTxn {
+ public:
+  explicit ReadTxn(Conn& c) : c_(c) { ok_ = c_.exec_script("BEGIN").ok(); }
+  ~ReadTxn() {
+    if (ok_) (void)c_.exec_script("COMMIT");
+  }
+
+ private:
+  Conn& c_;
+  bool ok_ = false;
+};
+
+// --- enum <-> text
+core::UserStatus parse_status(std::string_view s) {
+  return s == "deactivated" ? core::UserStatus::kDeactivated : core::UserStatus::kActive;
+}
+core::RoomKind parse_kind(std::string_view s) {
+  return s == "dm" ? core::RoomKind::kDm : core::RoomKind::kGroup;
+}
+core::EventType parse_event_type(std::string_view s) {
+  using core::EventType;
+  for (EventType t : {EventType::kMessageCreated, EventType::kMessageUpdated,
+                      EventType::kMessageDeleted, EventType::kMemberJoined,
+                      EventType::kMemberLeft, EventType::kRoomUpdated}) {
+    if (core::to_string(t) == s) return t;
+  }
+  return EventType::kMessageCreated;
+}
+
+// --- row readers (column order matches the *_COLS macros)
+#define USER_COLS "id, username, display_name, email, password_hash, role, status, created_at, last_seen"
+core::User read_user(const Stmt& s, int o = 0) {
+  core::User u;
+  u.id = s.id(o + 0);
+  u.username = s.text(o + 1);
+  u.display_name = s.text(o + 2);
+  u.email = s.text(o + 3);
+  u.password_hash = s.text(o + 4);
+  u.role = core::parse_role(s.text_view(o + 5)).value_or(core::Role::kUser);
+  u.status = parse_status(s.text_view(o + 6));
+  u.created_at = s.i64(o + 7);
+  u.last_seen = s.i64(o + 8);
+  return u;
+}
+
+#define SESSION_COLS "id, token_hash, user_id, device, created_at, last_used, expires_at"
+core::Session read_session(const Stmt& s) {
+  core::Session x;
+  x.id = s.id(0);
+  x.token_hash = s.text(1);
+  x.user_id = s.id(2);
+  x.device = s.text(3);
+  x.created_at = s.i64(4);
+  x.last_used = s.i64(5);
+  x.expires_at = s.i64(6);
+  return x;
+}
+
+#define ROOM_COLS "id, kind, name, topic, created_by, created_at, last_seq"
+core::Room read_room(const Stmt& s, int o = 0) {
+  core::Room r;
+  r.id = s.id(o + 0);
+  r.kind = parse_kind(s.text_view(o + 1));
+  r.name = s.text(o + 2);
+  r.topic = s.text(o + 3);
+  r.created_by = s.id(o + 4);
+  r.created_at = s.i64(o + 5);
+  r.last_seq = s.i64(o + 6);
+  return r;
+}
+
+#define MEMBER_COLS "room_id, user_id, role, joined_at, last_read_seq"
+core::Member read_member(const Stmt& s, int o = 0) {
+  core::Member m;
+  m.room_id = s.id(o + 0);
+  m.user_id = s.id(o + 1);
+  m.role = core::parse_member_role(s.text_view(o + 2)).value_or(core::MemberRole::kMember);
+  m.joined_at = s.i64(o + 3);
+  m.last_read_seq = s.i64(o + 4);
+  return m;
+}
+
+#define MESSAGE_COLS \
+  "id, room_id, seq, sender_id, client_txn_id, body, reply_to, created_at, edited_at, deleted_at"
+core::Message read_message(const Stmt& s, int o = 0) {
+  core::Message m;
+  m.id = s.id(o + 0);
+  m.room_id = s.id(o + 1);
+  m.seq = s.i64(o + 2);
+  m.sender_id = s.id(o + 3);
+  m.client_txn_id = s.text(o + 4);
+  m.body = s.text(o + 5);
+  m.reply_to = s.id(o + 6);
+  m.created_at = s.i64(o + 7);
+  m.edited_at = s.i64(o + 8);
+  m.deleted_at = s.i64(o + 9);
+  return m;
+}
+
+// --- shared write steps
+
+// The next gap-free seq of the room, taken inside the caller's transaction.
+core::Result<std::int64_t> next_seq(Conn& c, Id room_id) {
+  PARLEY_SQL(s, c, "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq");
+  s.bind_id(1, room_id);
+  auto row = step_one(s, "next seq");
+  if (!row) return row.take_error();
+  if (!*row) return not_found("room");
+  return s.i64(0);
+}
+
+core::Status insert_event(Conn& c, const core::RoomEvent& e) {
+  PARLEY_SQL(s, c,
+             "INSERT INTO events(room_id, seq, type, actor_id, created_at, message_id, user_id, "
+             "member_role, name, topic) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+  std::string_view type = core::to_string(e.type);
+  s.bind_id(1, e.room_id).bind(2, e.seq).bind(3, type).bind_id(4, e.actor_id).bind(5, e.created_at);
+  if (e.message) s.bind_id(6, e.message->id);
+  std::string_view role;
+  if (e.type == core::EventType::kMemberJoined || e.type == core::EventType::kMemberLeft) {
+    role = core::to_string(e.member_role);
+    s.bind_id(7, e.user_id).bind(8, role);
+  }
+  if (e.type == core::EventType::kRoomUpdated) s.bind(9, e.name).bind(10, e.topic);
+  return s.exec("insert event");
+}
+
+core::Result<bool> exists(Conn& c, const char* sql, Id a, Id b = 0) {
+  PARLEY_SQL(s, c, sql);
+  s.bind_id(1, a);
+  if (b != 0) s.bind_id(2, b);
+  return step_one(s, "lookup");
+}
+
+constexpr const char* kUserExists = "SELECT 1 FROM users WHERE id = ?1";
+constexpr const char* kRoomExists = "SELECT 1 FROM rooms WHERE id = ?1";
+constexpr const char* kIsMember = "SELECT 1 FROM members WHERE room_id = ?1 AND user_id = ?2";
+
+core::Status require_user(Conn& c, Id user_id) {
+  auto e = exists(c, kUserExists, user_id);
+  if (!e) return e.take_error();
+  if (!*e) return not_found("user");
+  return core::ok_status();
+}
+
+core::Status insert_member(Conn& c, Id room_id, Id user_id, core::MemberRole role,
+                           std::int64_t joined_at, std::int64_t last_read_seq) {
+  PARLEY_SQL(s, c,
+             "INSERT INTO members(room_id, user_id, role, joined_at, last_read_seq) "
+             "VALUES(?1, ?2, ?3, ?4, ?5)");
+  std::string_view r = core::to_string(role);
+  s.bind_id(1, room_id).bind_id(2, user_id).bind(3, r).bind(4, joined_at).bind(5, last_read_seq);
+  auto st = s.exec("insert member");
+  if (!st && st.error().code == Errc::kConflict) {
+    return make_error(Errc::kConflict, "already a member of the room");
+  }
+  return st;
+}
+
+core::Result<core::Message> load_message(Conn& c, Id message_id) {
+  PARLEY_SQL(s, c, "SELECT " MESSAGE_COLS " FROM messages WHERE id = ?1");
+  s.bind_id(1, message_id);
+  auto row = step_one(s, "load message");
+  if (!row) return row.take_error();
+  if (!*row) return not_found("message");
+  return read_message(s);
+}
+
+// The message a room-scoped edit or delete may change.
+core::Result<core::Message> changeable_message(Conn& c, Id room_id, Id message_id,
+                                               Id only_sender) {
+  auto m = load_message(c, message_id);
+  if (!m) return m;
+  if (m->room_id != room_id || m->deleted_at != 0) return not_found("message");
+  if (only_sender != 0 && m->sender_id != only_sender) {
+    return make_error(Errc::kForbidden, "only the sender may change this message");
+  }
+  return m;
+}
+
+core::RoomEvent message_event(core::EventType type, std::int64_t seq, Id actor,
+                              std::int64_t at, core::Message m) {
+  core::RoomEvent e;
+  e.room_id = m.room_id;
+  e.seq = seq;
+  e.type = type;
+  e.actor_id = actor;
+  e.created_at = at;
+  e.message = std::move(m);
+  return e;
+}
+
+std::string like_prefix(std::string_view prefix) {
+  std::string out;
+  out.reserve(prefix.size() + 2);
+  for (char ch : prefix) {
+    if (ch == '%' || ch == '_' || ch == '\\') out += '\\';
+    out += ch;
+  }
+  out += '%';
+  return out;
+}
+
+}  // namespace
+
+// =============================================================================================
+// Schema
+
+int latest_schema_version() { return std::size(kMigrations) == 0 ? 0 : std::rbegin(kMigrations)->version; }
+
+core::Status migrate(Conn& c, std::int64_t now_ms) {
+  if (auto st = c.exec_script("BEGIN IMMEDIATE"); !st) return st;
+  auto fail = [&](Error e) -> core::Status {
+    (void)c.exec_script("ROLLBACK");
+    return e;
+  };
+  if (auto st = c.exec_script(kCreateMigrationsTable); !st) return fail(st.take_error());
+  std::int64_t current = 0;
+  {
+    sqlite3_stmt* raw = nullptr;
+    int rc = sqlite3_prepare_v2(c.raw(), "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                                -1, &raw, nullptr);
+    if (rc != SQLITE_OK) return fail(db_error(c.raw(), rc, "read schema version"));
+    if (sqlite3_step(raw) == SQLITE_ROW) current = sqlite3_column_int64(raw, 0);
+    sqlite3_finalize(raw);
+  }
+  if (current > latest_schema_version()) {
+    return fail(make_error(Errc::kUnavailable,
+                           "store: database schema version " + std::to_string(current) +
+                               " is newer than this build supports (" +
+                               std::to_string(latest_schema_version()) + ")"));
+  }
+  for (const Migration& m : kMigrations) {
+    if (m.version <= current) continue;
+    if (auto st = c.exec_script(m.sql); !st) return fail(st.take_error());
+    std::string ins = "INSERT INTO schema_migrations(version, applied_at) VALUES(" +
+                      std::to_string(m.version) + ", " + std::to_string(now_ms) + ")";
+    if (auto st = c.exec_script(ins.c_str()); !st) return fail(st.take_error());
+  }
+  // The epoch: 16 random bytes, hex, created once with the database.
+  unsigned char bytes[16];
+  sqlite3_randomness(sizeof bytes, bytes);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char b : bytes) {
+    hex += kHex[b >> 4];
+    hex += kHex[b & 0xf];
+  }
+  std::string ins = "INSERT OR IGNORE INTO meta(key, value) VALUES('epoch', '" + hex + "')";
+  if (auto st = c.exec_script(ins.c_str()); !st) return fail(st.take_error());
+  return c.exec_script("COMMIT");
+}
+
+core::Result<std::string> load_epoch(Conn& c) {
+  PARLEY_SQL(s, c, "SELECT value FROM meta WHERE key = 'epoch'");
+  auto row = step_one(s, "load epoch");
+  if (!row) return row.take_error();
+  if (!*row) return make_error(Errc::kInternal, "store: the database has no epoch");
+  return s.text(0);
+}
+
+// =============================================================================================
+// Users
+
+core::Result<core::User> insert_user(Conn& c, const NewUser& u) {
+  PARLEY_SQL(s, c,
+             "INSERT INTO users(id, username, display_name, email, password_hash, role, status, "
+             "created_at, last_seen) VALUES(?1, ?2, ?3, ?4, ?5, ?6, 'active', ?7, 0)");
+  std::string_view role = core::to_string(u.role);
+  s.bind_id(1, u.id).bind(2, u.username).bind(3, u.display_name).bind(4, u.email)
+      .bind(5, u.password_hash).bind(6, role).bind(7, u.created_at);
+  if (auto st = s.exec("insert user"); !st) {
+    if (st.error().code == Errc::kConflict) {
+      return make_error(Errc::kConflict, "username is taken");
+    }
+    return st.take_error();
+  }
+  core::User out;
+  out.id = u.id;
+  out.username = u.username;
+  out.display_name = u.display_name;
+  out.email = u.email;
+  out.password_hash = u.password_hash;
+  out.role = u.role;
+  out.status = core::UserStatus::kActive;
+  out.created_at = u.created_at;
+  return out;
+}
+
+core::Result<core::User> update_user(Conn& c, const UserUpdate& u) {
+  PARLEY_SQL(s, c,
+             "UPDATE users SET display_name = COALESCE(?2, display_name), "
+             "email = COALESCE(?3, email), password_hash = COALESCE(?4, password_hash), "
+             "role = COALESCE(?5, role), status = COALESCE(?6, status) WHERE id = ?1 "
+             "RETURNING " USER_COLS);
+  s.bind_id(1, u.id);
+  if (u.display_name) s.bind(2, *u.display_name);
+  if (u.email) s.bind(3, *u.email);
+  if (u.password_hash) s.bind(4, *u.password_hash);
+  std::string_view role, status;
+  if (u.role) s.bind(5, role = core::to_string(*u.role));
+  if (u.status) s.bind(6, status = core::to_string(*u.status));
+  auto row = step_one(s, "update user");
+  if (!row) return row.take_error();
+  if (!*row) return not_found("user");
+  return read_user(s);
+}
+
+core::Result<core::User> user_by_id(Conn& c, Id id) {
+  PARLEY_SQL(s, c, "SELECT " USER_COLS " FROM users WHERE id = ?1");
+  s.bind_id(1, id);
+  auto row = step_one(s, "user by id");
+  if (!row) return row.take_error();
+  if (!*row) return not_found("user");
+  return read_user(s);
+}
+
+core::Result<core::User> user_by_username(Conn& c, const std::string& username) {
+  PARLEY_SQL(s, c, "SELECT " USER_COLS " FROM users WHERE username = ?1");
+  s.bind(1, username);
+  auto row = step_one(s, "user by username");
+  if (!row) return row.take_error();
+  if (!*row) return not_found("user");
+  return read_user(s);
+}
+
+core::Result<std::vector<core::User>> list_users(Conn& c, const UserQuery& q) {
+  int limit = std::clamp(q.limit, 1, kMaxUserListLimit);
+  // LIKE is case-insensitive for ASCII letters, which is what usernames are made of.
+  PARLEY_SQL(s, c,
+             "SELECT " USER_COLS " FROM users WHERE id > ?1 AND (?3 IS NULL OR "
+             "username LIKE ?3 ESCAPE '\\' OR display_name LIKE ?3 ESCAPE '\\') "
+             "ORDER BY id LIMIT ?2");
+  std::string pattern;
+  s.bind_id(1, q.after_id).bind(2, limit);
+  if (!q.prefix.empty()) {
+    pattern = like_prefix(q.prefix);
+    s.bind(3, pattern);
+  }
+  std::vector<core::User> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(read_user(s));
+  if (rc != SQLITE_DONE) return step_error(s, rc, "list users");
+  return out;
+}
+
+core::Result<std::int64_t> count_users(Conn& c) {
+  PARLEY_SQL(s, c, "SELECT count(*) FROM users");
+  auto row = step_one(s, "count users");
+  if (!row) return row.take_error();
+  return s.i64(0);
+}
+
+// =============================================================================================
+// Sessions
+
+core::Result<core::Session> insert_session(Conn& c, const core::Session& x) {
+  PARLEY_SQL(s, c,
+             "INSERT INTO sessions(id, token_hash, user_id, device, created_at, last_used, "
+             "expires_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  s.bind_id(1, x.id).bind(2, x.token_hash).bind_id(3, x.user_id).bind(4, x.device)
+      .bind(5, x.created_at).bind(6, x.last_used).bind(7, x.expires_at);
+  if (auto st = s.exec("insert session"); !st) {
+    if (st.error().code == Errc::kNotFound) return not_found("user");
+    return st.take_error();
+  }
+  return x;
+}
+
+core::Result<core::Ok> touch_session(Conn& c, Id session_id, std::int64_t now) {
+  PARLEY_SQL(s, c, "UPDATE sessions SET last_used = ?2 WHERE id = ?1");
+  s.bind_id(1, session_id).bind(2, now);
+  if (auto st = s.exec("touch session"); !st) return st;
+  if (c.changes() == 0) return not_found("session");
+  return core::Ok{};
+}
+
+core::Result<core::Ok> delete_session(Conn& c, Id user_id, Id session_id) {
+  PARLEY_SQL(s, c, "DELETE FROM sessions WHERE id = ?1 AND user_id = ?2");
+  s.bind_id(1, session_id).bind_id(2, user_id);
+  if (auto st = s.exec("delete session"); !st) return st;
+  if (c.changes() == 0) return not_found("session");
+  return core::Ok{};
+}
+
+core::Result<std::int64_t> delete_user_sessions(Conn& c, Id user_id, Id keep) {
+  PARLEY_SQL(s, c, "DELETE FROM sessions WHERE user_id = ?1 AND id <> ?2");
+  s.bind_id(1, user_id).bind_id(2, keep);
+  if (auto st = s.exec("delete sessions"); !st) return st.take_error();
+  return c.changes();
+}
+
+core::Result<core::Session> session_by_token_hash(Conn& c, const std::string& token_hash) {
+  PARLEY_SQL(s, c, "SELECT " SESSION_COLS " FROM sessions WHERE token_hash = ?1");
+  s.bind(1, token_hash);
+  auto row = step_one(s, "session by token");
+  if (!row) return row.take_error();
+  if (!*row) return not_found("session");
+  return read_session(s);
+}
+
+core::Result<std::vector<core::Session>> list_sessions(Conn& c, Id user_id) {
+  PARLEY_SQL(s, c, "SELECT " SESSION_COLS " FROM sessions WHERE user_id = ?1 ORDER BY id");
+  s.bind_id(1, user_id);
+  std::vector<core::Session> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(read_session(s));
+  if (rc != SQLITE_DONE) return step_error(s, rc, "list sessions");
+  return out;
+}
+
+// =============================================================================================
+// Rooms and members
+
+core::Result<core::Room> create_group_room(Conn& c, const NewGroupRoom& r) {
+  if (auto st = require_user(c, r.created_by); !st) return st.take_error();
+  std::vector<Id> others;
+  std::unordered_set<Id> seen{r.created_by};
+  for (Id id : r.member_ids) {
+    if (!seen.insert(id).second) continue;
+    if (auto st = require_user(c, id); !st) return st.take_error();
+    others.push_back(id);
+  }
+  {
+    PARLEY_SQL(s, c,
+               "INSERT INTO rooms(id, kind, name, topic, created_by, created_at, last_seq, dm_key) "
+               "VALUES(?1, 'group', ?2, ?3, ?4, ?5, 0, NULL)");
+    s.bind_id(1, r.id).bind(2, r.name).bind(3, r.topic).bind_id(4, r.created_by)
+        .bind(5, r.created_at);
+    if (auto st = s.exec("insert room"); !st) return st.take_error();
+  }
+  if (auto st = insert_member(c, r.id, r.created_by, core::MemberRole::kOwner, r.created_at, 0);
+      !st) {
+    return st.take_error();
+  }
+  for (Id id : others) {
+    if (auto st = insert_member(c, r.id, id, core::MemberRole::kMember, r.created_at, 0); !st) {
+      return st.take_error();
+    }
+  }
+  core::Room room;
+  room.id = r.id;
+  room.kind = core::RoomKind::kGroup;
+  room.name = r.name;
+  room.topic = r.topic;
+  room.created_by = r.created_by;
+  room.created_at = r.created_at;
+  return room;
+}
+
+core::Result<DmResult> get_or_create_dm(Conn& c, Id a, Id b, Id new_room_id, std::int64_t now) {
+  if (a == b) return make_error(Errc::kInvalidArgument, "a DM needs two different users");
+  std::string key = std::to_string(std::min(a, b)) + ":" + std::to_string(std::max(a, b));
+  {
+    PARLEY_SQL(s, c, "SELECT " ROOM_COLS " FROM rooms WHERE dm_key = ?1");
+    s.bind(1, key);
+    auto row = step_one(s, "find dm");
+    if (!row) return row.take_error();
+    if (*row) return DmResult{read_room(s), false};
+  }
+  if (auto st = require_user(c, a); !st) return st.take_error();
+  if (auto st = require_user(c, b); !st) return st.take_error();
+  {
+    PARLEY_SQL(s, c,
+               "INSERT INTO rooms(id, kind, name, topic, created_by, created_at, last_seq, dm_key) "
+               "VALUES(?1, 'dm', '', '', ?2, ?3, 0, ?4)");
+    s.bind_id(1, new_room_id).bind_id(2, a).bind(3, now).bind(4, key);
+    if (auto st = s.exec("insert dm"); !st) return st.take_error();
+  }
+  for (Id id : {a, b}) {
+    if (auto st = insert_member(c, new_room_id, id, core::MemberRole::kMember, now, 0); !st) {
+      return st.take_error();
+    }
+  }
+  core::Room room;
+  room.id = new_room_id;
+  room.kind = core::RoomKind::kDm;
+  room.created_by = a;
+  room.created_at = now;
+  return DmResult{std::move(room), true};
+}
+
+core::Result<core::RoomEvent> add_member(Conn& c, Id room_id, Id user_id, core::MemberRole role,
+                                         Id actor, std::int64_t now) {
+  auto seq = next_seq(c, room_id);  // also the "room exists" check
+  if (!seq) return seq.take_error();
+  if (auto st = require_user(c, user_id); !st) return st.take_error();
+  // A new member has read everything before their join: only later messages count as unread.
+  if (auto st = insert_member(c, room_id, user_id, role, now, *seq); !st) return st.take_error();
+  core::RoomEvent e;
+  e.room_id = room_id;
+  e.seq = *seq;
+  e.type = core::EventType::kMemberJoined;
+  e.actor_id = actor;
+  e.created_at = now;
+  e.user_id = user_id;
+  e.member_role = role;
+  if (auto st = insert_event(c, e); !st) return st.take_error();
+  return e;
+}
+
+core::Result<core::RoomEvent> remove_member(Conn& c, Id room_id, Id user_id, Id actor,
+                                            std::int64_t now) {
+  core::MemberRole role;
+  {
+    PARLEY_SQL(s, c, "DELETE FROM members WHERE room_id = ?1 AND user_id = ?2 RETURNING role");
+    s.bind_id(1, room_id).bind_id(2, user_id);
+    auto row = step_one(s, "remove member");
+    if (!row) return row.take_error();
+    if (!*row) return make_error(Errc::kNotFound, "not a member of the room");
+    role = core::parse_member_role(s.text_view(0)).value_or(core::MemberRole::kMember);
+  }
+  auto seq = next_seq(c, room_id);
+  if (!seq) return seq.take_error();
+  core::RoomEvent e;
+  e.room_id = room_id;
+  e.seq = *seq;
+  e.type = core::EventType::kMemberLeft;
+  e.actor_id = actor;
+  e.created_at = now;
+  e.user_id = user_id;
+  e.member_role = role;
+  if (auto st = insert_event(c, e); !st) return st.take_error();
+  return e;
+}
+
+core::Result<core::RoomEvent> update_room(Conn& c, Id room_id,
+                                          const std::optional<std::string>& name,
+                                          const std::optional<std::string>& topic, Id actor,
+                                          std::int64_t now) {
+  core::RoomEvent e;
+  {
+    PARLEY_SQL(s, c,
+               "UPDATE rooms SET name = COALESCE(?2, name), topic = COALESCE(?3, topic), "
+               "last_seq = last_seq + 1 WHERE id = ?1 RETURNING name, topic, last_seq");
+    s.bind_id(1, room_id);
+    if (name) s.bind(2, *name);
+    if (topic) s.bind(3, *topic);
+    auto row = step_one(s, "update room");
+    if (!row) return row.take_error();
+    if (!*row) return not_found("room");
+    e.name = s.text(0);
+    e.topic = s.text(1);
+    e.seq = s.i64(2);
+  }
+  e.room_id = room_id;
+  e.type = core::EventType::kRoomUpdated;
+  e.actor_id = actor;
+  e.created_at = now;
+  if (auto st = insert_event(c, e); !st) return st.take_error();
+  return e;
+}
+
+core::Result<core::Room> room_by_id(Conn& c, Id room_id) {
+  PARLEY_SQL(s, c, "SELECT " ROOM_COLS " FROM rooms WHERE id = ?1");
+  s.bind_id(1, room_id);
+  auto row = step_one(s, "room by id");
+  if (!row) return row.take_error();
+  if (!*row) return not_found("room");
+  return read_room(s);
+}
+
+core::Result<core::Member> member(Conn& c, Id room_id, Id user_id) {
+  PARLEY_SQL(s, c, "SELECT " MEMBER_COLS " FROM members WHERE room_id = ?1 AND user_id = ?2");
+  s.bind_id(1, room_id).bind_id(2, user_id);
+  auto row = step_one(s, "member");
+  if (!row) return row.take_error();
+  if (!*row) return not_found("member");
+  return read_member(s);
+}
+
+core::Result<std::vector<core::Member>> list_members(Conn& c, Id room_id) {
+  PARLEY_SQL(s, c,
+             "SELECT " MEMBER_COLS " FROM members WHERE room_id = ?1 ORDER BY joined_at, user_id");
+  s.bind_id(1, room_id);
+  std::vector<core::Member> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(read_member(s));
+  if (rc != SQLITE_DONE) return step_error(s, rc, "list members");
+  return out;
+}
+
+core::Result<std::vector<core::RoomSummary>> rooms_for_user(Conn& c, Id user_id) {
+  ReadTxn txn(c);
+  std::vector<core::RoomSummary> out;
+  {
+    PARLEY_SQL(s, c,
+               "SELECT r.id, r.kind, r.name, r.topic, r.created_by, r.created_at, r.last_seq, "
+               "m.room_id, m.user_id, m.role, m.joined_at, m.last_read_seq "
+               "FROM members m JOIN rooms r ON r.id = m.room_id WHERE m.user_id = ?1");
+    s.bind_id(1, user_id);
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) {
+      core::RoomSummary rs;
+      rs.room = read_room(s, 0);
+      rs.self = read_member(s, 7);
+      out.push_back(std::move(rs));
+    }
+    if (rc != SQLITE_DONE) return step_error(s, rc, "rooms for user");
+  }
+  for (core::RoomSummary& rs : out) {
+    {
+      PARLEY_SQL(s, c,
+                 "SELECT " MESSAGE_COLS " FROM messages WHERE room_id = ?1 AND deleted_at = 0 "
+                 "ORDER BY seq DESC LIMIT 1");
+      s.bind_id(1, rs.room.id);
+      auto row = step_one(s, "last message");
+      if (!row) return row.take_error();
+      if (*row) rs.last_message = read_message(s);
+    }
+    {
+      PARLEY_SQL(s, c,
+                 "SELECT count(*) FROM messages WHERE room_id = ?1 AND seq > ?2 "
+                 "AND deleted_at = 0 AND sender_id <> ?3");
+      s.bind_id(1, rs.room.id).bind(2, rs.self.last_read_seq).bind_id(3, user_id);
+      auto row = step_one(s, "unread");
+      if (!row) return row.take_error();
+      rs.unread = s.i64(0);
+    }
+    if (rs.room.kind == core::RoomKind::kDm) {
+      PARLEY_SQL(s, c, "SELECT user_id FROM members WHERE room_id = ?1 AND user_id <> ?2");
+      s.bind_id(1, rs.room.id).bind_id(2, user_id);
+      int rc;
+      while ((rc = s.step()) == SQLITE_ROW) rs.dm_peers.push_back(s.id(0));
+      if (rc != SQLITE_DONE) return step_error(s, rc, "dm peers");
+    }
+  }
+  auto activity = [](const core::RoomSummary& rs) {
+    return rs.last_message ? rs.last_message->created_at : rs.room.created_at;
+  };
+  std::sort(out.begin(), out.end(), [&](const core::RoomSummary& x, const core::RoomSummary& y) {
+    auto ax = activity(x), ay = activity(y);
+    if (ax != ay) return ax > ay;
+    return x.room.id > y.room.id;
+  });
+  return out;
+}
+
+// =============================================================================================
+// Messages and events
+
+core::Result<AppendResult> append_message(Conn& c, const NewMessage& m) {
+  if (!m.client_txn_id.empty()) {
+    PARLEY_SQL(s, c,
+               "SELECT " MESSAGE_COLS " FROM messages WHERE sender_id = ?1 AND client_txn_id = ?2");
+    s.bind_id(1, m.sender_id).bind(2, m.client_txn_id);
+    auto row = step_one(s, "find txn");
+    if (!row) return row.take_error();
+    if (*row) {
+      core::Message orig = read_message(s);
+      std::int64_t seq = orig.seq, at = orig.created_at;
+      Id sender = orig.sender_id;
+      return AppendResult{
+          message_event(core::EventType::kMessageCreated, seq, sender, at, std::move(orig)), true};
+    }
+  }
+  {
+    PARLEY_SQL(s, c,
+               "SELECT EXISTS(SELECT 1 FROM rooms WHERE id = ?1), "
+               "EXISTS(SELECT 1 FROM members WHERE room_id = ?1 AND user_id = ?2)");
+    s.bind_id(1, m.room_id).bind_id(2, m.sender_id);
+    auto row = step_one(s, "check membership");
+    if (!row) return row.take_error();
+    if (s.i64(0) == 0) return not_found("room");
+    if (s.i64(1) == 0) return make_error(Errc::kForbidden, "not a member of the room");
+  }
+  if (m.reply_to != 0) {
+    PARLEY_SQL(s, c, "SELECT room_id FROM messages WHERE id = ?1");
+    s.bind_id(1, m.reply_to);
+    auto row = step_one(s, "check reply_to");
+    if (!row) return row.take_error();
+    if (!*row || s.id(0) != m.room_id) {
+      return make_error(Errc::kInvalidArgument, "reply_to: not a message of this room");
+    }
+  }
+  auto seq = next_seq(c, m.room_id);
+  if (!seq) return seq.take_error();
+  {
+    PARLEY_SQL(s, c,
+               "INSERT INTO messages(id, room_id, seq, sender_id, client_txn_id, body, reply_to, "
+               "created_at, edited_at, deleted_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, 0)");
+    s.bind_id(1, m.id).bind_id(2, m.room_id).bind(3, *seq).bind_id(4, m.sender_id);
+    if (!m.client_txn_id.empty()) s.bind(5, m.client_txn_id);
+    s.bind(6, m.body).bind_id(7, m.reply_to).bind(8, m.created_at);
+    if (auto st = s.exec("insert message"); !st) return st.take_error();
+  }
+  core::Message msg;
+  msg.id = m.id;
+  msg.room_id = m.room_id;
+  msg.seq = *seq;
+  msg.sender_id = m.sender_id;
+  msg.client_txn_id = m.client_txn_id;
+  msg.body = m.body;
+  msg.reply_to = m.reply_to;
+  msg.created_at = m.created_at;
+  AppendResult out{message_event(core::EventType::kMessageCreated, *seq, m.sender_id,
+                                 m.created_at, std::move(msg)),
+                   false};
+  if (auto st = insert_event(c, out.event); !st) return st.take_error();
+  return out;
+}
+
+core::Result<core::RoomEvent> edit_message(Conn& c, Id room_id, Id message_id, Id only_sender,
+                                           const std::string& body, Id actor, std::int64_t now) {
+  auto m = changeable_message(c, room_id, message_id, only_sender);
+  if (!m) return m.take_error();
+  {
+    PARLEY_SQL(s, c, "UPDATE messages SET body = ?2, edited_at = ?3 WHERE id = ?1");
+    s.bind_id(1, message_id).bind(2, body).bind(3, now);
+    if (auto st = s.exec("edit message"); !st) return st.take_error();
+  }
+  auto seq = next_seq(c, room_id);
+  if (!seq) return seq.take_error();
+  m->body = body;
+  m->edited_at = now;
+  auto e = message_event(core::EventType::kMessageUpdated, *seq, actor, now, std::move(*m));
+  if (auto st = insert_event(c, e); !st) return st.take_error();
+  return e;
+}
+
+core::Result<core::RoomEvent> delete_message(Conn& c, Id room_id, Id message_id, Id only_sender,
+                                             Id actor, std::int64_t now) {
+  auto m = changeable_message(c, room_id, message_id, only_sender);
+  if (!m) return m.take_error();
+  {
+    PARLEY_SQL(s, c, "UPDATE messages SET body = '', deleted_at = ?2 WHERE id = ?1");
+    s.bind_id(1, message_id).bind(2, now);
+    if (auto st = s.exec("delete message"); !st) return st.take_error();
+  }
+  auto seq = next_seq(c, room_id);
+  if (!seq) return seq.take_error();
+  m->body.clear();
+  m->deleted_at = now;
+  auto e = message_event(core::EventType::kMessageDeleted, *seq, actor, now, std::move(*m));
+  if (auto st = insert_event(c, e); !st) return st.take_error();
+  return e;
+}
+
+core::Result<core::Message> message_by_id(Conn& c, Id message_id) { return load_message(c, message_id); }
+
+core::Result<std::vector<core::Message>> history(Conn& c, const HistoryQuery& q) {
+  int limit = std::clamp(q.limit, 1, kMaxHistoryLimit);
+  ReadTxn txn(c);
+  Id cursor = q.before != 0 ? q.before : q.after != 0 ? q.after : q.around;
+  std::int64_t cursor_seq = 0;
+  if (cursor != 0) {
+    PARLEY_SQL(s, c, "SELECT seq FROM messages WHERE id = ?1 AND room_id = ?2");
+    s.bind_id(1, cursor).bind_id(2, q.room_id);
+    auto row = step_one(s, "history cursor");
+    if (!row) return row.take_error();
+    if (!*row) return not_found("message");
+    cursor_seq = s.i64(0);
+  }
+  std::vector<core::Message> out;
+  // Newest `n` messages with seq < below, appended in ascending order.
+  auto older = [&](std::int64_t below, int n) -> core::Status {
+    PARLEY_SQL(s, c,
+               "SELECT " MESSAGE_COLS " FROM messages WHERE room_id = ?1 AND seq < ?2 "
+               "ORDER BY seq DESC LIMIT ?3");
+    s.bind_id(1, q.room_id).bind(2, below).bind(3, n);
+    std::size_t first = out.size();
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) out.push_back(read_message(s));
+    if (rc != SQLITE_DONE) return step_error(s, rc, "history");
+    std::reverse(out.begin() + static_cast<std::ptrdiff_t>(first), out.end());
+    return core::ok_status();
+  };
+  // Oldest `n` messages with seq >= from, ascending.
+  auto newer = [&](std::int64_t from, int n) -> core::Status {
+    PARLEY_SQL(s, c,
+               "SELECT " MESSAGE_COLS " FROM messages WHERE room_id = ?1 AND seq >= ?2 "
+               "ORDER BY seq ASC LIMIT ?3");
+    s.bind_id(1, q.room_id).bind(2, from).bind(3, n);
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) out.push_back(read_message(s));
+    if (rc != SQLITE_DONE) return step_error(s, rc, "history");
+    return core::ok_status();
+  };
+  core::Status st = core::ok_status();
+  if (q.before != 0) {
+    st = older(cursor_seq, limit);
+  } else if (q.after != 0) {
+    st = newer(cursor_seq + 1, limit);
+  } else if (q.around != 0) {
+    int before_n = limit / 2;
+    if (before_n > 0) st = older(cursor_seq, before_n);
+    if (st) st = newer(cursor_seq, limit - before_n);
+  } else {
+    st = older(INT64_MAX, limit);
+  }
+  if (!st) return st.take_error();
+  return out;
+}
+
+core::Result<std::vector<core::RoomEvent>> events_since(Conn& c, Id room_id,
+                                                        std::int64_t after_seq, int limit) {
+  limit = std::clamp(limit, 1, kMaxEventsLimit);
+  PARLEY_SQL(s, c,
+             "SELECT e.seq, e.type, e.actor_id, e.created_at, e.user_id, e.member_role, e.name, "
+             "e.topic, e.message_id, m.id, m.room_id, m.seq, m.sender_id, m.client_txn_id, "
+             "m.body, m.reply_to, m.created_at, m.edited_at, m.deleted_at "
+             "FROM events e LEFT JOIN messages m ON m.id = e.message_id "
+             "WHERE e.room_id = ?1 AND e.seq > ?2 ORDER BY e.seq LIMIT ?3");
+  s.bind_id(1, room_id).bind(2, after_seq).bind(3, limit);
+  std::vector<core::RoomEvent> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    core::RoomEvent e;
+    e.room_id = room_id;
+    e.seq = s.i64(0);
+    e.type = parse_event_type(s.text_view(1));
+    e.actor_id = s.id(2);
+    e.created_at = s.i64(3);
+    if (!s.is_null(4)) e.user_id = s.id(4);
+    if (!s.is_null(5)) {
+      e.member_role = core::parse_member_role(s.text_view(5)).value_or(core::MemberRole::kMember);
+    }
+    e.name = s.text(6);
+    e.topic = s.text(7);
+    if (!s.is_null(8) && !s.is_null(9)) e.message = read_message(s, 9);
+    out.push_back(std::move(e));
+  }
+  if (rc != SQLITE_DONE) return step_error(s, rc, "events since");
+  return out;
+}
+
+}  // namespace parley::store::sqlite_internal
