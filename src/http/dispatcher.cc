@@ -3,12 +3,14 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <cstdio>
 #include <boost/json/serialize.hpp>
 #include <exception>
 #include <random>
 
 #include "api/json.h"
 #include "http/problem.h"
+#include "ops/log.h"
 
 namespace parley::http {
 
@@ -82,8 +84,8 @@ void Call::reply(Response r) {
 
 void Call::fail(const core::Error& e) {
   if (e.code == Errc::kInternal) {
-    spdlog::error("{{\"event\":\"http_internal_error\",\"request_id\":\"{}\",\"detail\":\"{}\"}}",
-                  request_id_, e.message);
+    ops::log_error("http internal error",
+                   {{"request_id", request_id_}, {"route", std::string(route_)}, {"detail", e.message}});
     // The detail of a bug is for the operator's log, not for the client.
     reply(problem_response(make_error(Errc::kInternal, "internal error"), request_id_));
     return;
@@ -231,18 +233,20 @@ void Dispatcher::finish(Call& call, Response r) {
   call.stats_->seconds.observe(elapsed.count());
   // One JSON line per request: no bodies, no tokens, no query strings (they may carry search
   // terms); the route pattern instead of the raw path keeps ids out of aggregate views.
-  auto level = r.status >= 500 ? spdlog::level::warn : spdlog::level::debug;
-  if (spdlog::should_log(level)) {
-    boost::json::object line;
-    line["event"] = "http";
-    line["method"] = req.method;
-    line["route"] = call.route_;
-    line["status"] = r.status;
-    line["ms"] = elapsed.count() * 1000.0;
-    line["request_id"] = call.request_id_;
-    line["ip"] = req.client_ip;
-    line["bytes"] = r.body.size();
-    spdlog::log(level, "{}", boost::json::serialize(line));
+  const bool server_error = r.status >= 500;
+  if (server_error || spdlog::should_log(spdlog::level::debug)) {
+    char ms[32];
+    std::snprintf(ms, sizeof ms, "%.3f", elapsed.count() * 1000.0);
+    std::initializer_list<ops::LogField> fields = {
+        {"method", req.method},          {"route", std::string(call.route_)},
+        {"status", std::to_string(r.status)}, {"ms", ms},
+        {"request_id", call.request_id_}, {"ip", req.client_ip},
+        {"bytes", std::to_string(r.body.size())}};
+    if (server_error) {
+      ops::log_warn("http request", fields);
+    } else {
+      ops::log_debug("http request", fields);
+    }
   }
   auto respond = std::move(call.respond_);
   respond(std::move(r));

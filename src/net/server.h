@@ -2,7 +2,8 @@
 // into http::Request and answered by http::Api; WebSocket upgrades for /api/v1/gateway are
 // handed to the gateway. Beast and Asio stay inside net/*.cc.
 //
-// Threading: listen(), run() and stop() from the main thread; run() blocks.
+// Threading: listen() and run() from the main thread; run() blocks. stop() from any thread.
+// The transport itself lives in net/http_server.h (testable against a fake backend).
 #pragma once
 
 #include <memory>
@@ -34,6 +35,9 @@ class Server {
   // requests for up to grace_ms, then close everything and make run() return.
   // Safe to call from a signal-handling context via the server's own signal set (see run()).
   void stop(int grace_ms);
+  // The grace run() gives stop() when SIGTERM or SIGINT arrives (default 10000 ms, like
+  // ops::Config::shutdown_grace_ms); a second signal stops at once. Call before run().
+  void set_shutdown_grace_ms(int grace_ms);
 
   struct Impl;
 
