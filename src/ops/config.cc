@@ -255,8 +255,8 @@ core::Status validate(const Config& c) {
   if (c.gateway.heartbeat_ms < 1000) return bad("gateway.heartbeat_ms", "must be at least 1000");
   if (c.gateway.identify_timeout_ms < 1) return bad("gateway.identify_timeout_ms", "must be positive");
   if (c.gateway.max_frame_bytes < 1024) return bad("gateway.max_frame_bytes", "must be at least 1024");
-  if (c.gateway.outbound_queue_bytes < c.gateway.max_frame_bytes) {
-    return bad("gateway.outbound_queue_bytes", "must be at least gateway.max_frame_bytes");
+  if (c.gateway.outbound_queue_bytes < 1024) {
+    return bad("gateway.outbound_queue_bytes", "must be at least 1024");
   }
   if (!(c.gateway.frames_per_second > 0)) return bad("gateway.frames_per_second", "must be positive");
   if (!(c.gateway.burst_frames >= 1)) return bad("gateway.burst_frames", "must be at least 1");

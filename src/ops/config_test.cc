@@ -117,8 +117,21 @@ TEST_F(ConfigTest, BadValuesNameTheSetting) {
   expect_error(load_config("", {}, {{"node_id", "256"}}), "node_id: must be 0..255");
   expect_error(load_config("", {}, {{"gateway.max_frame_bytes", "-1"}}),
                "gateway.max_frame_bytes: must not be negative");
+  expect_error(load_config("", {}, {{"gateway.outbound_queue_bytes", "100"}}),
+               "gateway.outbound_queue_bytes: must be at least 1024");
   expect_error(load_config("", {}, {{"gateway.frames_per_second", "fast"}}),
                "gateway.frames_per_second: must be a number");
+}
+
+TEST_F(ConfigTest, SettingsTheTestHarnessUsesAreAccepted) {
+  // A queue smaller than the largest frame is legitimate (slow-consumer tests use 32 KiB).
+  auto c = load_config("", {}, {{"gateway.outbound_queue_bytes", "32768"},
+                                {"gateway.identify_timeout_ms", "500"},
+                                {"auth.ip_attempts_per_minute", "100000"},
+                                {"http.port", "0"}});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->gateway.outbound_queue_bytes, 32768u);
+  EXPECT_EQ(c->http.port, 0);
 }
 
 TEST_F(ConfigTest, WrongTomlTypesNameTheSetting) {
