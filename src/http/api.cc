@@ -139,6 +139,12 @@ struct Api::Impl {
     dispatcher.add("DELETE", std::move(pattern), a, std::move(h));
   }
 
+  // Secure when this request came over TLS, or when the public URL is https (TLS terminated
+  // by a proxy in front of us).
+  bool secure_cookie(const Call& c) const {
+    return c.request().tls || config.public_url.rfind("https://", 0) == 0;
+  }
+
   Deps deps;
   ops::HttpConfig config;
   std::atomic<bool> draining{false};
@@ -224,15 +230,14 @@ void Api::Impl::add_account_routes() {
       o["expires_at"] = r->session.expires_at;
       o["user"] = api::to_json(r->user, true);
       std::int64_t max_age_s = (r->session.expires_at - deps.clock.now_ms()) / 1000;
-      c->reply_json(200, o,
-                    {{"Set-Cookie", session_cookie(r->token, max_age_s, c->request().tls)}});
+      c->reply_json(200, o, {{"Set-Cookie", session_cookie(r->token, max_age_s, secure_cookie(*c))}});
     });
   });
 
   post("/api/v1/auth/logout", Access::kAuthenticated, [this](CallPtr c) {
-    deps.auth.logout(c->actor(), [c](core::Status s) {
+    deps.auth.logout(c->actor(), [this, c](core::Status s) {
       if (c->failed(s)) return;
-      c->reply_empty(204, {{"Set-Cookie", clear_session_cookie(c->request().tls)}});
+      c->reply_empty(204, {{"Set-Cookie", clear_session_cookie(secure_cookie(*c))}});
     });
   });
 

@@ -225,7 +225,14 @@ void Dispatcher::finish(Call& call, Response r) {
   const bool page = call.web_page_ && r.status < 400;
   add_security_headers(r, page ? ContentKind::kWebPage : ContentKind::kApi, req.tls);
   if (!page) set_header(r, "Cache-Control", "no-store");
-  if (r.status == 401) set_header(r, "WWW-Authenticate", "Bearer");
+  if (r.status == 401) {
+    set_header(r, "WWW-Authenticate", "Bearer");
+    // A dead session cookie would otherwise be sent forever: drop it.
+    if (call.cookie_auth_) {
+      set_header(r, "Set-Cookie",
+                 clear_session_cookie(req.tls || config_.public_url.rfind("https://", 0) == 0));
+    }
+  }
   if (r.status == 429) rate_limited_.inc();
 
   auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - call.start_);

@@ -192,6 +192,11 @@ TEST_F(DispatcherTest, CookieMutationNeedsSameOrigin) {
   EXPECT_EQ(post({{"origin", "https://app.example.com"}}).status, 201);
   // Reads by cookie need no origin; bearer mutations need none either.
   EXPECT_EQ(send("GET", "/api/v1/me", {{"cookie", "parley_session=good"}}).status, 204);
+  // A dead cookie is cleared by the 401; a bad bearer token leaves cookies alone.
+  Response dead = send("GET", "/api/v1/me", {{"cookie", "parley_session=expired"}});
+  EXPECT_EQ(dead.status, 401);
+  EXPECT_NE(h(dead, "set-cookie").find("Max-Age=0"), std::string::npos);
+  EXPECT_EQ(h(send("GET", "/api/v1/me", {{"authorization", "Bearer expired"}}), "set-cookie"), "");
   EXPECT_EQ(send("POST", "/api/v1/things/1",
                  {{"authorization", "Bearer good"}, {"content-type", "application/json"},
                   {"origin", "https://evil.example"}},
