@@ -1,0 +1,875 @@
+// gateway/session.cc: one gateway WebSocket connection, and accept_upgrade(). The only
+// translation unit of parley_gateway that includes Beast.
+//
+// Shape (Beast chat-multi / advanced-server-flex-awaitable): one reader coroutine per
+// connection; ONE writer (callback driven, so an idle session holds no writer frame) draining a
+// byte-capped OutboundQueue; every piece of session state lives on the connection's strand.
+// Other threads (the bus sink, store and auth completions) only post to that strand, holding
+// a weak reference where the session might already be gone.
+//
+// Per room the session keeps a RoomCursor (gateway/room_cursor.h): live events, replay on
+// resume, the window between the snapshot and the subscription, joins and a lossy bus all go
+// through it, so the client sees each room's events once, in seq order.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "api/json.h"
+#include "gateway/frame_limiter.h"
+#include "gateway/internal/gateway_impl.h"
+#include "gateway/internal/hub_impl.h"
+#include "gateway/outbound_queue.h"
+#include "gateway/room_cursor.h"
+#include "gateway/upgrade.h"
+#include "ops/log.h"
+#include "ops/metrics.h"
+
+namespace parley::gateway {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace http = beast::http;
+namespace json = boost::json;
+using SteadyClock = std::chrono::steady_clock;
+using core::Errc;
+using core::Id;
+
+constexpr int kProtocolVersion = 1;
+constexpr std::size_t kMaxRequestIdBytes = 64;     // `id` of a client request
+constexpr int kMaxInflightSends = 32;              // per connection; beyond: rate_limited
+constexpr std::size_t kMaxResumeRooms = 10000;     // entries in identify.resume.rooms
+constexpr int kFetchPage = 100;                    // events per store fetch (replay, repair)
+constexpr auto kCloseGrace = std::chrono::seconds(30);  // close handshake, then the socket goes
+constexpr std::size_t kIdleReadBufferBytes = 4096; // read buffer kept between frames
+constexpr std::size_t kWriteBufferBytes = 512;     // Beast's; unused without deflate/masking
+
+// Close codes (docs/protocol.md, "Close codes").
+constexpr std::uint16_t kCloseServerError = 1011;
+constexpr std::uint16_t kCloseDraining = 1012;
+constexpr std::uint16_t kCloseDecode = 4002;
+constexpr std::uint16_t kCloseNotIdentified = 4003;
+constexpr std::uint16_t kCloseAuthFailed = 4004;
+constexpr std::uint16_t kCloseRateLimited = 4008;
+constexpr std::uint16_t kCloseHeartbeat = 4009;
+constexpr std::uint16_t kCloseSlowConsumer = 4010;
+constexpr std::uint16_t kCloseRevoked = 4500;
+constexpr std::uint16_t kCloseDeactivated = 4501;
+constexpr std::uint16_t kCloseProtocol = 4502;
+
+std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             SteadyClock::now().time_since_epoch())
+      .count();
+}
+std::int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             SteadyClock::now().time_since_epoch())
+      .count();
+}
+
+Frame make_frame(std::string s) { return std::make_shared<const std::string>(std::move(s)); }
+
+Frame error_frame(const core::Error& e, std::string_view re) {
+  json::object d;
+  d["code"] = core::code_name(e.code);
+  d["message"] = e.message;
+  if (e.code == Errc::kRateLimited && e.retry_after_ms > 0) d["retry_after_ms"] = e.retry_after_ms;
+  return make_frame(api::frame("error", d, re));
+}
+
+core::Error invalid(std::string message) {
+  return core::make_error(Errc::kInvalidArgument, std::move(message));
+}
+
+CursorItem item_of(const core::RoomEvent& e) {
+  return CursorItem{e.seq, make_frame(api::event_frame(e)),
+                    e.type == core::EventType::kMemberLeft ? e.user_id : 0, 0};
+}
+
+Frame room_joined_frame(const core::RoomSummary& s) {
+  json::object d;
+  d["room"] = api::to_json(s);
+  return make_frame(api::frame("room.joined", d));
+}
+
+// identify.resume, kept only until the snapshot is answered.
+struct Resume {
+  std::string epoch;
+  std::vector<std::pair<Id, std::int64_t>> rooms;  // sorted by room id
+
+  const std::int64_t* find(Id room) const {
+    auto it = std::lower_bound(rooms.begin(), rooms.end(), room,
+                               [](const auto& p, Id r) { return p.first < r; });
+    return it != rooms.end() && it->first == room ? &it->second : nullptr;
+  }
+};
+
+core::Result<std::unique_ptr<Resume>> parse_resume(const json::object& d) {
+  const json::value* v = d.if_contains("resume");
+  if (!v || v->is_null()) return std::unique_ptr<Resume>();
+  if (!v->is_object()) return invalid("resume: must be an object");
+  const json::object& o = v->get_object();
+  auto r = std::make_unique<Resume>();
+  auto epoch = api::get_optional_string(o, "epoch");
+  if (!epoch) return invalid("resume.epoch: must be a string");
+  if (*epoch) r->epoch = std::move(**epoch);
+  if (const json::value* rooms = o.if_contains("rooms"); rooms && !rooms->is_null()) {
+    if (!rooms->is_object()) return invalid("resume.rooms: must be an object");
+    const json::object& ro = rooms->get_object();
+    if (ro.size() > kMaxResumeRooms) return invalid("resume.rooms: too many rooms");
+    r->rooms.reserve(ro.size());
+    for (const auto& kv : ro) {
+      auto id = core::parse_id(kv.key());
+      std::int64_t seq = -1;
+      if (kv.value().is_int64()) seq = kv.value().get_int64();
+      if (kv.value().is_uint64() && kv.value().get_uint64() <= (1ULL << 53)) {
+        seq = static_cast<std::int64_t>(kv.value().get_uint64());
+      }
+      if (!id || seq < 0) return invalid("resume.rooms: must map room ids to seqs (numbers >= 0)");
+      r->rooms.emplace_back(*id, seq);
+    }
+    std::sort(r->rooms.begin(), r->rooms.end());
+  }
+  return r;
+}
+
+class Session final : public Follower,
+                      public SessionHandle,
+                      public std::enable_shared_from_this<Session> {
+ public:
+  using Request = http::request<http::string_body>;
+
+  Session(Gateway::Impl& gw, beast::tcp_stream stream, std::string cookie_token)
+      : gw_(gw),
+        hub_(gw.deps.hub.impl()),
+        ws_(std::move(stream)),
+        ex_(ws_.get_executor()),
+        timer_(ex_),
+        queue_(gw.config.outbound_queue_bytes),
+        limiter_(gw.config.frames_per_second, gw.config.burst_frames),
+        cookie_token_(std::move(cookie_token)) {}
+
+  ~Session() override {
+    leave_all();
+    if (registered_) gw_.remove(this);
+  }
+
+  void start(Request req) {
+    asio::co_spawn(ex_, run(shared_from_this(), std::move(req)), asio::detached);
+  }
+
+  // Follower: any thread.
+  void deliver(const DeliveryPtr& d) override {
+    asio::post(ex_, [self = shared_from_this(), d] { self->on_delivery(*d); });
+  }
+
+  // SessionHandle: any thread.
+  void drain_close() override {
+    asio::post(ex_, [self = shared_from_this()] { self->close(kCloseDraining, "server draining"); });
+  }
+
+ private:
+  enum class Phase : std::uint8_t { kHandshake, kAwaitIdentify, kIdentifying, kReady, kClosing };
+
+  struct RoomState {
+    Id room = 0;
+    std::uint32_t gen = 0;   // tells a stale fetch answer (room left and rejoined) from a live one
+    bool repairing = false;  // a replay/repair episode is under way (cap checked at its start)
+    RoomCursor cursor;
+  };
+  struct PendingAck {
+    Id room = 0;
+    std::int64_t seq = 0;
+    Frame frame;
+  };
+
+  // A store/auth completion that continues on the strand if the session still exists.
+  template <class Fn>
+  auto on_strand(Fn fn) {
+    return [weak = weak_from_this(), fn = std::move(fn)](auto result) mutable {
+      auto self = weak.lock();
+      if (!self) return;
+      auto ex = self->ex_;
+      asio::post(ex, [self = std::move(self), fn = std::move(fn),
+                      result = std::move(result)]() mutable { fn(*self, std::move(result)); });
+    };
+  }
+
+  bool closing() const { return phase_ == Phase::kClosing; }
+
+  // ---------------------------------------------------------------------------- reading
+
+  asio::awaitable<void> run(std::shared_ptr<Session> self, Request req) {
+    try {
+      co_await serve(std::move(req));
+    } catch (const std::exception& e) {
+      ops::log_error("gateway session failed", {{"error", e.what()}});
+    }
+    finish();
+    (void)self;
+  }
+
+  asio::awaitable<void> serve(Request req) {
+    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_.read_message_max(gw_.config.max_frame_bytes);
+    ws_.auto_fragment(false);
+    ws_.write_buffer_bytes(kWriteBufferBytes);
+    beast::get_lowest_layer(ws_).expires_never();  // the websocket timeouts take over
+    {
+      auto [ec] = co_await ws_.async_accept(req, asio::as_tuple(asio::use_awaitable));
+      req = {};
+      if (ec) co_return;  // Beast answered the bad upgrade request already
+    }
+    ws_.text(true);
+    phase_ = Phase::kAwaitIdentify;
+    last_activity_ = SteadyClock::now();
+    if (!gw_.add(std::static_pointer_cast<SessionHandle>(shared_from_this()))) {
+      close(kCloseDraining, "server draining");
+    } else {
+      registered_ = true;
+      enqueue(gw_.hello, 0, false);
+      arm_timer(last_activity_ + std::chrono::milliseconds(gw_.config.identify_timeout_ms));
+    }
+    for (;;) {
+      auto [ec, n] = co_await ws_.async_read(rbuf_, asio::as_tuple(asio::use_awaitable));
+      if (ec) break;  // closed (by either side), too big (Beast closed with 1009), or broken
+      if (!closing()) {
+        if (!ws_.got_text()) {
+          close(kCloseDecode, "binary frames are not supported");
+        } else {
+          on_text(std::string_view(static_cast<const char*>(rbuf_.data().data()), rbuf_.size()));
+        }
+      }
+      rbuf_.consume(rbuf_.size());
+      if (rbuf_.capacity() > kIdleReadBufferBytes) rbuf_.shrink_to_fit();
+    }
+  }
+
+  // The connection is over (the reader ended): release everything now.
+  void finish() {
+    phase_ = Phase::kClosing;
+    leave_all();
+    acks_.clear();
+    queue_.clear();
+    timer_.cancel();
+    if (registered_) {
+      gw_.remove(this);
+      registered_ = false;
+    }
+  }
+
+  void on_text(std::string_view text) {
+    if (revoked_) return;  // closing as soon as the store says why
+    last_activity_ = SteadyClock::now();
+    const auto decision = limiter_.on_frame(steady_ms());
+    if (decision.verdict == FrameLimiter::Verdict::kAbuse) {
+      gw_.metrics.rate_limit_closes.inc();
+      close(kCloseRateLimited, "rate limited");
+      return;
+    }
+    auto parsed = api::parse_object(text);
+    std::string id;
+    bool bad_id = false;
+    if (parsed) {
+      if (const json::value* v = parsed->if_contains("id"); v && !v->is_null()) {
+        if (v->is_string() && !v->get_string().empty() &&
+            v->get_string().size() <= kMaxRequestIdBytes) {
+          id = std::string(v->get_string());
+        } else {
+          bad_id = true;
+        }
+      }
+    }
+    if (decision.verdict == FrameLimiter::Verdict::kLimited) {
+      gw_.metrics.rate_limited.inc();
+      core::Error e = core::make_error(Errc::kRateLimited, "too many frames; slow down");
+      e.retry_after_ms = decision.retry_after_ms;
+      send_error(e, id);
+      return;
+    }
+    if (!parsed) return send_error(parsed.error(), {});
+    if (bad_id) return send_error(invalid("id: must be a string of 1 to 64 characters"), {});
+    json::object& o = *parsed;
+    const json::value* op_v = o.if_contains("op");
+    if (!op_v || !op_v->is_string()) return send_error(invalid("op: must be a string"), id);
+    const std::string_view op = op_v->get_string();
+    json::object d;
+    if (json::value* dv = o.if_contains("d"); dv && !dv->is_null()) {
+      if (!dv->is_object()) return send_error(invalid("d: must be an object"), id);
+      d = std::move(dv->get_object());
+    }
+    if (op == "identify") return on_identify(d, std::move(id));
+    if (phase_ == Phase::kAwaitIdentify) return close(kCloseNotIdentified, "identify first");
+    if (op == "ping") return enqueue(make_frame(api::frame("pong", nullptr, id)), 0, false);
+    if (op == "send") return on_send(d, std::move(id));
+    send_error(invalid("unknown op"), id);
+  }
+
+  // ---------------------------------------------------------------------------- identify
+
+  void on_identify(json::object& d, std::string id) {
+    if (phase_ != Phase::kAwaitIdentify) return send_error(invalid("already identified"), id);
+    if (const json::value* p = d.if_contains("protocol"); p && !p->is_null()) {
+      if (!p->is_number()) return send_error(invalid("protocol: must be a number"), id);
+      const bool v1 = (p->is_int64() && p->get_int64() == kProtocolVersion) ||
+                      (p->is_uint64() && p->get_uint64() == kProtocolVersion) ||
+                      (p->is_double() && p->get_double() == kProtocolVersion);
+      if (!v1) return close(kCloseProtocol, "unsupported protocol version");
+    }
+    auto token = api::get_optional_string(d, "token");
+    if (!token) return send_error(token.error(), id);
+    auto resume = parse_resume(d);
+    if (!resume) return send_error(resume.error(), id);
+    std::string credential = *token ? std::move(**token) : std::move(cookie_token_);
+    std::string().swap(cookie_token_);
+    if (credential.empty()) return close(kCloseAuthFailed, "authentication failed");
+
+    resume_ = std::move(*resume);
+    identify_id_ = std::move(id);
+    phase_ = Phase::kIdentifying;
+    gw_.deps.auth.authenticate(
+        std::move(credential),
+        on_strand([](Session& s, core::Result<auth::AuthContext> r) { s.on_authenticated(std::move(r)); }));
+  }
+
+  void on_authenticated(core::Result<auth::AuthContext> r) {
+    if (phase_ != Phase::kIdentifying) return;
+    if (!r) {
+      if (r.error().code == Errc::kUnauthorized || r.error().code == Errc::kNotFound) {
+        return close(kCloseAuthFailed, "authentication failed");
+      }
+      return close(kCloseServerError, "server error; reconnect");
+    }
+    actor_ = r->actor;
+    // The user's topic first: a room joined from now on is announced there, so the snapshot
+    // below cannot miss it.
+    hub_.follow(bus::Topic{bus::Topic::Kind::kUser, actor_.user_id}, shared_from_this());
+    user_followed_ = true;
+    gw_.deps.chat.list_rooms(
+        actor_, on_strand([user = std::move(r->user)](
+                              Session& s, core::Result<std::vector<core::RoomSummary>> rooms) mutable {
+          s.on_snapshot(std::move(user), std::move(rooms));
+        }));
+  }
+
+  void on_snapshot(core::User user, core::Result<std::vector<core::RoomSummary>> r) {
+    if (phase_ != Phase::kIdentifying) return;
+    if (!r) return close(kCloseServerError, "server error; reconnect");
+    const std::string epoch = gw_.deps.store.epoch();
+    const bool same_epoch = resume_ && resume_->epoch == epoch;
+    const std::int64_t cap = gw_.config.replay_cap;
+
+    json::array rooms_json;
+    rooms_json.reserve(r->size());
+    std::vector<Id> resets;
+    rooms_.reserve(r->size());
+    for (const core::RoomSummary& s : *r) {
+      rooms_json.push_back(api::to_json(s));
+      const Id room = s.room.id;
+      const std::int64_t last = s.room.last_seq;
+      std::int64_t delivered = last;
+      if (const std::int64_t* have = resume_ ? resume_->find(room) : nullptr) {
+        if (same_epoch && *have <= last && last - *have <= cap) {
+          delivered = *have;
+        } else {
+          resets.push_back(room);
+        }
+      }
+      RoomState rs{room, ++next_gen_, false, RoomCursor(delivered)};
+      rs.cursor.raise_known(last);
+      rooms_.push_back(std::move(rs));
+    }
+    std::sort(rooms_.begin(), rooms_.end(),
+              [](const RoomState& a, const RoomState& b) { return a.room < b.room; });
+    rooms_.erase(std::unique(rooms_.begin(), rooms_.end(),
+                             [](const RoomState& a, const RoomState& b) { return a.room == b.room; }),
+                 rooms_.end());
+    auto self = shared_from_this();
+    for (const RoomState& rs : rooms_) hub_.follow(bus::Topic{bus::Topic::Kind::kRoom, rs.room}, self);
+
+    json::object d;
+    d["user"] = api::to_json(user, true);
+    d["session_id"] = core::id_to_string(actor_.session_id);
+    d["epoch"] = epoch;
+    d["rooms"] = std::move(rooms_json);
+    d["presence"] = json::object();
+    phase_ = Phase::kReady;
+    // Forced: the snapshot of a user in many rooms may exceed the cap on its own.
+    enqueue(make_frame(api::frame("ready", d, identify_id_)), 0, true);
+    std::string().swap(identify_id_);
+    resume_.reset();
+    if (closing()) return;
+
+    for (Id room : resets) {
+      if (RoomState* rs = find_room(room)) send_reset(*rs);
+      if (closing()) return;
+    }
+    for (std::size_t i = 0; i < rooms_.size() && !closing(); ++i) maybe_fetch(rooms_[i].room);
+
+    // The snapshot was read before the rooms' topics were followed: an event committed in
+    // between reached neither. A second read after following settles it (its last_seq values
+    // open the gap, the cursors fetch what is missing).
+    gw_.deps.chat.list_rooms(
+        actor_, on_strand([](Session& s, core::Result<std::vector<core::RoomSummary>> rooms) {
+          s.on_settle(std::move(rooms));
+        }));
+  }
+
+  void on_settle(core::Result<std::vector<core::RoomSummary>> r) {
+    if (phase_ != Phase::kReady || !r) return;
+    for (const core::RoomSummary& s : *r) {
+      if (closing()) return;
+      if (RoomState* rs = find_room(s.room.id)) {
+        rs->cursor.raise_known(s.room.last_seq);
+        maybe_fetch(s.room.id);
+      } else {
+        // Joined while identifying (room.joined publications before `ready` are not acted on).
+        join_room(s.room.id, s.room.last_seq, room_joined_frame(s));
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------- send
+
+  void on_send(const json::object& d, std::string id) {
+    if (phase_ != Phase::kReady) return send_error(invalid("not identified yet"), id);
+    auto room = api::get_id(d, "room_id");
+    if (!room) return send_error(room.error(), id);
+    auto txn = api::get_string(d, "client_txn_id");
+    if (!txn) return send_error(txn.error(), id);
+    auto body = api::get_string(d, "body");
+    if (!body) return send_error(body.error(), id);
+    auto reply_to = api::get_optional_id(d, "reply_to");
+    if (!reply_to) return send_error(reply_to.error(), id);
+    if (inflight_sends_ >= kMaxInflightSends) {
+      core::Error e = core::make_error(Errc::kRateLimited, "too many sends in flight");
+      e.retry_after_ms = 100;
+      gw_.metrics.rate_limited.inc();
+      return send_error(e, id);
+    }
+    chat::SendRequest req;
+    req.room_id = *room;
+    req.client_txn_id = std::move(*txn);
+    req.body = std::move(*body);
+    req.reply_to = reply_to->value_or(0);
+    ++inflight_sends_;
+    gw_.deps.chat.send(actor_, std::move(req),
+                       on_strand([id = std::move(id)](Session& s, core::Result<store::AppendResult> r) {
+                         s.on_sent(id, std::move(r));
+                       }));
+  }
+
+  void on_sent(const std::string& id, core::Result<store::AppendResult> r) {
+    --inflight_sends_;
+    if (closing()) return;
+    if (!r) return send_error(r.error(), id);
+    const core::RoomEvent& ev = r->event;
+    json::object d;
+    d["message_id"] = core::id_to_string(ev.message ? ev.message->id : 0);
+    d["room_id"] = core::id_to_string(ev.room_id);
+    d["seq"] = ev.seq;
+    d["duplicate"] = r->duplicate;
+    Frame ack = make_frame(api::frame("ack", d, id));
+    // The chat service published the event before answering, so it is normally queued to this
+    // session already. If it is not (held behind a gap, or still on its way over the bus), the
+    // ack waits for it: a client never sees the ack before the event.
+    if (RoomState* rs = find_room(ev.room_id); rs && rs->cursor.delivered() < ev.seq) {
+      rs->cursor.raise_known(ev.seq);
+      acks_.push_back(PendingAck{ev.room_id, ev.seq, std::move(ack)});
+      maybe_fetch(ev.room_id);
+      return;
+    }
+    enqueue(std::move(ack), 0, false);
+  }
+
+  // Sends the acks of `room` whose event has been delivered (all of them if the room is gone).
+  void flush_acks(Id room) {
+    if (acks_.empty() || closing()) return;
+    const RoomState* rs = find_room(room);
+    std::vector<Frame> ready;
+    std::erase_if(acks_, [&](PendingAck& a) {
+      if (a.room != room || (rs && a.seq > rs->cursor.delivered())) return false;
+      ready.push_back(std::move(a.frame));
+      return true;
+    });
+    for (Frame& f : ready) {
+      enqueue(std::move(f), 0, false);
+      if (closing()) return;
+    }
+  }
+
+  // ---------------------------------------------------------------------------- deliveries
+
+  void on_delivery(const Delivery& d) {
+    if (d.kind == Delivery::Kind::kRevoked) return on_revoked(d.session_id);
+    if (phase_ != Phase::kReady) return;
+    switch (d.kind) {
+      case Delivery::Kind::kEphemeral:
+        return enqueue(d.frame, 0, false);
+      case Delivery::Kind::kRoomJoined:
+        return on_room_joined(d);
+      case Delivery::Kind::kRoomEvent: {
+        RoomState* rs = find_room(d.room_id);
+        if (!rs) return;  // not (or no longer) following: a publication still in flight
+        std::vector<CursorItem> out;
+        const auto offer = rs->cursor.offer(CursorItem{d.seq, d.frame, d.left_user, d.received_ns}, out);
+        emit(d.room_id, out, false);
+        if (closing()) return;
+        if (offer == RoomCursor::Offer::kBuffered || offer == RoomCursor::Offer::kDropped) {
+          maybe_fetch(d.room_id);
+        }
+        flush_acks(d.room_id);
+        return;
+      }
+      case Delivery::Kind::kRevoked:
+        return;
+    }
+  }
+
+  // Sends cursor output in order. A member.left for this user ends the room for the session:
+  // it is the last event sent for it.
+  void emit(Id room, std::vector<CursorItem>& items, bool forced) {
+    for (CursorItem& it : items) {
+      const bool left = it.left_user != 0 && it.left_user == actor_.user_id;
+      enqueue(std::move(it.frame), it.stamp_ns, forced);
+      if (closing()) return;
+      if (left) return leave_room(room);
+    }
+  }
+
+  void on_room_joined(const Delivery& d) {
+    if (RoomState* rs = find_room(d.room_id)) {
+      rs->cursor.raise_known(d.seq);
+      return maybe_fetch(d.room_id);
+    }
+    if (!d.dm_peer_unknown) return join_room(d.room_id, d.seq, d.frame);
+    // A DM this user opened: the publisher could not name the peer; look it up.
+    gw_.deps.chat.room(actor_, d.room_id,
+                       on_strand([](Session& s, core::Result<chat::RoomDetails> r) {
+                         s.on_dm_details(std::move(r));
+                       }));
+  }
+
+  void on_dm_details(core::Result<chat::RoomDetails> r) {
+    if (phase_ != Phase::kReady || !r) return;
+    core::RoomSummary s;
+    s.room = r->room;
+    for (const core::Member& m : r->members) {
+      if (m.user_id == actor_.user_id) {
+        s.self = m;
+      } else {
+        s.dm_peers.push_back(m.user_id);
+      }
+    }
+    join_room(s.room.id, s.room.last_seq, room_joined_frame(s));
+  }
+
+  void join_room(Id room, std::int64_t last_seq, Frame frame) {
+    if (find_room(room)) return;
+    enqueue(std::move(frame), 0, false);
+    if (closing()) return;
+    hub_.follow(bus::Topic{bus::Topic::Kind::kRoom, room}, shared_from_this());
+    RoomState rs{room, ++next_gen_, false, RoomCursor(last_seq)};
+    // Events published between room.joined and this subscription are only in the store.
+    rs.cursor.request_probe();
+    auto it = std::lower_bound(rooms_.begin(), rooms_.end(), room,
+                               [](const RoomState& a, Id r) { return a.room < r; });
+    rooms_.insert(it, std::move(rs));
+    maybe_fetch(room);
+  }
+
+  void on_revoked(Id session_id) {
+    if (phase_ != Phase::kIdentifying && phase_ != Phase::kReady) return;
+    if (session_id != 0 && session_id != actor_.session_id) return;
+    if (session_id != 0) return close(kCloseRevoked, "session revoked");
+    // Every session of the user: deactivation, or a revoke-all. Stop delivering now, then ask
+    // the store which it was (4501 is final for a different reason than 4500).
+    leave_all();
+    revoked_ = true;
+    gw_.deps.store.user_by_id(actor_.user_id, on_strand([](Session& s, core::Result<core::User> u) {
+      const bool deactivated = u && u->status == core::UserStatus::kDeactivated;
+      s.close(deactivated ? kCloseDeactivated : kCloseRevoked,
+              deactivated ? "user deactivated" : "session revoked");
+    }));
+  }
+
+  // ---------------------------------------------------------------------------- rooms
+
+  RoomState* find_room(Id room) {
+    auto it = std::lower_bound(rooms_.begin(), rooms_.end(), room,
+                               [](const RoomState& a, Id r) { return a.room < r; });
+    return it != rooms_.end() && it->room == room ? &*it : nullptr;
+  }
+
+  void leave_room(Id room) {
+    auto it = std::lower_bound(rooms_.begin(), rooms_.end(), room,
+                               [](const RoomState& a, Id r) { return a.room < r; });
+    if (it == rooms_.end() || it->room != room) return;
+    hub_.unfollow(bus::Topic{bus::Topic::Kind::kRoom, room}, this);
+    rooms_.erase(it);
+    flush_acks(room);
+  }
+
+  void leave_all() {
+    if (user_followed_) hub_.unfollow(bus::Topic{bus::Topic::Kind::kUser, actor_.user_id}, this);
+    user_followed_ = false;
+    for (const RoomState& rs : rooms_) hub_.unfollow(bus::Topic{bus::Topic::Kind::kRoom, rs.room}, this);
+    rooms_.clear();
+    rooms_.shrink_to_fit();
+  }
+
+  // Starts a store fetch for the room's gap when one is wanted and the outbound queue has room
+  // for it (replay is paced: the next page only once the queue is below half its cap).
+  void maybe_fetch(Id room) {
+    if (phase_ != Phase::kReady || revoked_) return;
+    RoomState* rs = find_room(room);
+    if (!rs || !rs->cursor.wants_fetch()) return;
+    if (!rs->repairing && rs->cursor.gap() > gw_.config.replay_cap) return send_reset(*rs);
+    if (queue_.bytes() > queue_.cap_bytes() / 2) {
+      fetch_blocked_ = true;
+      return;
+    }
+    rs->repairing = true;
+    const std::int64_t after = rs->cursor.begin_fetch();
+    gw_.metrics.gap_fetches.inc();
+    const int limit = std::max(1, std::min(gw_.config.replay_cap, kFetchPage));
+    gw_.deps.chat.events_since(
+        actor_, room, after, limit,
+        on_strand([room, gen = rs->gen](Session& s, core::Result<std::vector<core::RoomEvent>> r) {
+          s.on_fetched(room, gen, std::move(r));
+        }));
+  }
+
+  void on_fetched(Id room, std::uint32_t gen, core::Result<std::vector<core::RoomEvent>> r) {
+    RoomState* rs = find_room(room);
+    if (!rs || rs->gen != gen || closing()) return;
+    if (!r) {
+      rs->cursor.abandon_fetch();
+      return send_reset(*rs);
+    }
+    std::vector<CursorItem> items;
+    items.reserve(r->size());
+    for (const core::RoomEvent& e : *r) items.push_back(item_of(e));
+    std::vector<CursorItem> out;
+    const auto outcome = rs->cursor.end_fetch(std::move(items), out);
+    emit(room, out, true);
+    if (closing()) return;
+    rs = find_room(room);
+    if (!rs || rs->gen != gen) return;  // the user left the room in what was just sent
+    if (outcome == RoomCursor::Fetched::kStuck) return send_reset(*rs);
+    if (outcome == RoomCursor::Fetched::kCaughtUp) rs->repairing = false;
+    flush_acks(room);
+    maybe_fetch(room);
+  }
+
+  void send_reset(RoomState& rs) {
+    const Id room = rs.room;
+    const std::int64_t last = rs.cursor.reset();
+    rs.repairing = false;
+    gw_.metrics.replay_resets.inc();
+    json::object d;
+    d["room_id"] = core::id_to_string(room);
+    d["last_seq"] = last;
+    enqueue(make_frame(api::frame("room.reset", d)), 0, true);
+    flush_acks(room);
+  }
+
+  void pump_fetches() {
+    fetch_blocked_ = false;
+    std::vector<Id> ids;
+    ids.reserve(rooms_.size());
+    for (const RoomState& rs : rooms_) {
+      if (rs.cursor.wants_fetch()) ids.push_back(rs.room);
+    }
+    for (Id room : ids) {
+      if (closing() || fetch_blocked_) return;
+      maybe_fetch(room);
+    }
+  }
+
+  // ---------------------------------------------------------------------------- writing
+
+  void send_error(const core::Error& e, std::string_view re) { enqueue(error_frame(e, re), 0, false); }
+
+  void enqueue(Frame f, std::int64_t stamp_ns, bool forced) {
+    if (closing()) return;
+    if (forced) {
+      queue_.push_forced(std::move(f), stamp_ns);
+    } else if (queue_.push(std::move(f), stamp_ns) == OutboundQueue::Push::kOverCap) {
+      gw_.metrics.slow_consumers.inc();
+      return close(kCloseSlowConsumer, "slow consumer");
+    }
+    if (!writing_) write_next();
+  }
+
+  void write_next() {
+    writing_ = true;
+    inflight_ = queue_.front().frame;
+    ws_.async_write(asio::buffer(*inflight_),
+                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      self->on_write(ec);
+                    });
+  }
+
+  void on_write(beast::error_code ec) {
+    writing_ = false;
+    inflight_.reset();
+    if (ec) return hard_close();
+    if (closing()) {
+      if (close_pending_) {
+        close_pending_ = false;
+        start_close();
+      }
+      return;
+    }
+    if (const std::int64_t stamp = queue_.front().stamp_ns; stamp != 0) {
+      gw_.metrics.events_delivered.inc();
+      gw_.metrics.delivery_seconds.observe(static_cast<double>(steady_ns() - stamp) / 1e9);
+    }
+    queue_.pop();
+    if (!queue_.empty()) write_next();
+    if (fetch_blocked_ && queue_.bytes() <= queue_.cap_bytes() / 2) pump_fetches();
+  }
+
+  // Ends the session with a close frame carrying `code`: what is queued is dropped, a write in
+  // flight finishes first; after kCloseGrace the socket is closed regardless.
+  void close(std::uint16_t code, const char* reason) {
+    if (closing()) return;
+    if (phase_ == Phase::kHandshake) return;  // nothing to close politely yet
+    phase_ = Phase::kClosing;
+    close_code_ = code;
+    close_reason_ = reason;
+    leave_all();
+    acks_.clear();
+    queue_.clear();
+    ops::log_debug("gateway close", {{"code", std::to_string(code)},
+                                     {"user_id", core::id_to_string(actor_.user_id)}});
+    arm_timer(SteadyClock::now() + kCloseGrace);
+    if (writing_) {
+      close_pending_ = true;
+    } else {
+      start_close();
+    }
+  }
+
+  void start_close() {
+    ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(close_code_), close_reason_),
+                    [self = shared_from_this()](beast::error_code ec) {
+                      if (ec) self->hard_close();
+                    });
+  }
+
+  void hard_close() {
+    beast::error_code ec;
+    beast::get_lowest_layer(ws_).socket().close(ec);
+  }
+
+  // ---------------------------------------------------------------------------- timer
+
+  // One timer per session: the identify deadline, then the heartbeat, then the close grace.
+  void arm_timer(SteadyClock::time_point at) {
+    timer_.expires_at(at);
+    timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+      if (ec) return;  // re-armed or cancelled
+      if (auto self = weak.lock()) self->on_timer();
+    });
+  }
+
+  void on_timer() {
+    const auto now = SteadyClock::now();
+    switch (phase_) {
+      case Phase::kHandshake:
+        return;
+      case Phase::kClosing:
+        return hard_close();
+      case Phase::kAwaitIdentify:
+        return close(kCloseNotIdentified, "not identified in time");
+      case Phase::kIdentifying:
+      case Phase::kReady: {
+        const auto deadline = last_activity_ + 2 * std::chrono::milliseconds(gw_.config.heartbeat_ms);
+        if (now >= deadline) {
+          gw_.metrics.heartbeat_closes.inc();
+          return close(kCloseHeartbeat, "heartbeat timeout");
+        }
+        return arm_timer(deadline);
+      }
+    }
+  }
+
+  Gateway::Impl& gw_;
+  Hub::Impl& hub_;
+  websocket::stream<beast::tcp_stream> ws_;
+  asio::any_io_executor ex_;  // the connection's strand
+  asio::steady_timer timer_;
+  beast::flat_buffer rbuf_;
+  OutboundQueue queue_;
+  Frame inflight_;  // the frame being written (the queue may be cleared meanwhile)
+  FrameLimiter limiter_;
+  std::string cookie_token_;  // until identify
+  std::string identify_id_;   // until ready
+  std::unique_ptr<Resume> resume_;  // until ready
+  auth::Actor actor_;
+  std::vector<RoomState> rooms_;  // sorted by room id
+  std::vector<PendingAck> acks_;  // at most kMaxInflightSends
+  SteadyClock::time_point last_activity_{};
+  const char* close_reason_ = "";
+  std::uint32_t next_gen_ = 0;
+  int inflight_sends_ = 0;
+  std::uint16_t close_code_ = 0;
+  Phase phase_ = Phase::kHandshake;
+  bool writing_ = false;
+  bool close_pending_ = false;
+  bool registered_ = false;
+  bool user_followed_ = false;
+  bool fetch_blocked_ = false;
+  bool revoked_ = false;
+};
+
+// Puts the connection on a strand of its own unless the transport did already.
+beast::tcp_stream on_strand_stream(beast::tcp_stream stream) {
+  auto ex = stream.get_executor();
+  if (ex.target<asio::strand<asio::io_context::executor_type>>() ||
+      ex.target<asio::strand<asio::any_io_executor>>()) {
+    return stream;
+  }
+  beast::error_code ec;
+  auto& sock = stream.socket();
+  const auto protocol = sock.local_endpoint(ec).protocol();
+  if (ec) return stream;  // the socket is gone; the handshake will fail and end the session
+  const auto fd = sock.release(ec);
+  if (ec) return stream;
+  return beast::tcp_stream(asio::ip::tcp::socket(asio::make_strand(ex), protocol, fd));
+}
+
+}  // namespace
+
+void accept_upgrade(Gateway& gateway, beast::tcp_stream stream,
+                    http::request<http::string_body> request, std::string client_ip,
+                    std::string cookie_token) {
+  (void)client_ip;  // not kept: the session needs no per-connection address (memory)
+  auto session = std::make_shared<Session>(gateway.impl(), on_strand_stream(std::move(stream)),
+                                           std::move(cookie_token));
+  session->start(std::move(request));
+}
+
+}  // namespace parley::gateway
