@@ -73,6 +73,11 @@ using sqlite_internal::WorkQueue;
 
 constexpr int kBusyTimeoutMs = 5000;
 constexpr int kMaxReadConnections = 64;
+// After a checkpoint the WAL file is truncated back to this size (it would otherwise stay as
+// large as its largest burst).
+constexpr long long kWalSizeLimitBytes = 64LL << 20;
+// The writer's page cache (negative = KiB): keeps the hot index pages of busy rooms in memory.
+constexpr int kWriterCacheKiB = 32 * 1024;
 
 // Statements the writer runs around every request; cached on the write connection.
 constexpr const char* kBegin = "BEGIN IMMEDIATE";
@@ -108,6 +113,8 @@ core::Status set_pragmas(Conn& c, const std::string& synchronous, bool writer) {
   std::string sql = "PRAGMA busy_timeout = " + std::to_string(kBusyTimeoutMs) + ";";
   if (writer) {
     sql += "PRAGMA foreign_keys = ON; PRAGMA synchronous = " + synchronous + ";";
+    sql += "PRAGMA journal_size_limit = " + std::to_string(kWalSizeLimitBytes) + ";";
+    sql += "PRAGMA cache_size = -" + std::to_string(kWriterCacheKiB) + ";";
   } else {
     sql += "PRAGMA query_only = ON;";
   }

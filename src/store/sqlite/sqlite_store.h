@@ -17,7 +17,6 @@
 //    kUnavailable inline: the only case of an inline completion, and only during destruction.
 #pragma once
 
-#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <string>
