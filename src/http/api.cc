@@ -45,7 +45,7 @@ core::Result<Id> path_id(const Call& c, std::string_view name) {
 
 core::Result<Id> query_id(const Call& c, std::string_view key) {
   auto v = query_value(c.query(), key);
-  if (!v || v->empty()) return Id{0};
+  if (!v) return Id{0};  // absent; present but empty ("before=") is malformed
   auto id = core::parse_id(*v);
   if (!id) return bad(std::string(key) + ": must be an id");
   return *id;
@@ -54,7 +54,7 @@ core::Result<Id> query_id(const Call& c, std::string_view key) {
 core::Result<std::int64_t> query_int(const Call& c, std::string_view key, std::int64_t dflt,
                                      std::int64_t lo, std::int64_t hi) {
   auto v = query_value(c.query(), key);
-  if (!v || v->empty()) return dflt;
+  if (!v) return dflt;  // absent; present but empty ("limit=") is malformed
   std::int64_t n = 0;
   auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
   if (ec != std::errc() || p != v->data() + v->size() || n < lo || n > hi) {

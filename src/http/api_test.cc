@@ -203,7 +203,8 @@ TEST_F(ApiTest, SendIsIdempotentAndHistoryPagesWithHasMore) {
 TEST_F(ApiTest, BadQueryValuesAndIdsAre400) {
   auto [token, id] = user("erin");
   std::string rid = room(token, "r");
-  for (std::string q : {"limit=0", "limit=101", "limit=x", "before=abc", "before=1&after=2"}) {
+  for (std::string q : {"limit=0", "limit=101", "limit=x", "limit=", "limit=1.5",
+                        "limit=99999999999999999999", "before=abc", "before=", "before=1&after=2"}) {
     auto r = as(token, "GET", "/api/v1/rooms/" + rid + "/messages?" + q);
     EXPECT_EQ(r.status(), 400) << q;
     EXPECT_EQ(r.body().at("code").as_string(), "invalid_argument") << q;

@@ -3,6 +3,7 @@
 #include "net/http_server.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -48,6 +49,8 @@ constexpr std::string_view kGatewayPath = "/api/v1/gateway";
 constexpr auto kAcceptRetryDelay = 50ms;  // after EMFILE and friends: do not spin
 constexpr auto kDrainPollInterval = 20ms;
 constexpr auto kCloseWait = 500ms;  // after the grace: for sessions to unwind once closed
+constexpr auto kLingerTime = 2s;    // after a 413: discard the rest of the body this long...
+constexpr std::size_t kLingerBytes = 64 * 1024 * 1024;  // ... or this much
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
@@ -131,6 +134,7 @@ struct HttpServer::Impl {
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> session(std::shared_ptr<Conn> conn, std::string client_ip);
   asio::awaitable<void> drain(int grace_ms);
+  asio::awaitable<void> linger(Conn& c);
   asio::awaitable<bool> write_error(Conn& c, const bhttp::request_header<>& h,
                                     const std::string& client_ip, const core::Error& e);
   void for_each_conn(std::function<void(Conn&)> fn);
@@ -260,7 +264,7 @@ asio::awaitable<void> HttpServer::Impl::session(std::shared_ptr<Conn> c, std::st
         timeouts.inc();
       } else if (hec == bhttp::error::body_limit) {
         // Content-Length over the limit is known from the header alone.
-        co_await write_error(*c, parser.get(), client_ip, too_large());
+        if (co_await write_error(*c, parser.get(), client_ip, too_large())) co_await linger(*c);
       } else if (hec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
                  hec != bhttp::error::end_of_stream && hec != bhttp::error::partial_message &&
                  !c->closed) {
@@ -305,7 +309,7 @@ asio::awaitable<void> HttpServer::Impl::session(std::shared_ptr<Conn> c, std::st
     if (!parser.is_done()) {
       auto [bec, bn] = co_await bhttp::async_read(c->stream, buffer, parser, use_tuple);
       if (bec == bhttp::error::body_limit) {
-        co_await write_error(*c, parser.get(), client_ip, too_large());
+        if (co_await write_error(*c, parser.get(), client_ip, too_large())) co_await linger(*c);
         break;
       }
       if (bec) {
@@ -359,6 +363,22 @@ asio::awaitable<void> HttpServer::Impl::session(std::shared_ptr<Conn> c, std::st
     c->stream.socket().shutdown(tcp::socket::shutdown_send, ec);
     c->closed = true;
     c->stream.close();
+  }
+}
+
+// After refusing a request whose body is still arriving: closing at once would reset the
+// connection (unread data), and the client could lose our 413 before reading it. Half-close,
+// then read and discard for a little while, up to a bound, like nginx's lingering close.
+asio::awaitable<void> HttpServer::Impl::linger(Conn& c) {
+  beast::error_code ec;
+  c.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  c.stream.expires_after(kLingerTime);
+  std::size_t total = 0;
+  std::array<char, 16 * 1024> sink;
+  while (total < kLingerBytes && !c.closed) {
+    auto [rec, n] = co_await c.stream.async_read_some(asio::buffer(sink), use_tuple);
+    if (rec) break;
+    total += n;
   }
 }
 
