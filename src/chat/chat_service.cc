@@ -235,28 +235,27 @@ void ChatService::remove_member(const Actor& who, Id room_id, Id user_id,
   auto& store = deps_.store;
   auto& publisher = deps_.publisher;
   std::int64_t now = deps_.clock.now_ms();
+  // Stores the removal once the policy has agreed.
+  auto remove = [&store, &publisher, who, room_id, user_id, now](Callback<core::RoomEvent> done) {
+    store.remove_member(room_id, user_id, who.user_id, now,
+                        [&publisher, done = std::move(done)](core::Result<core::RoomEvent> e) {
+                          if (e) publisher.room_event(*e);
+                          done(std::move(e));
+                        });
+  };
   load_access(store, who.user_id, room_id,
-              [&store, &publisher, who, room_id, user_id, now,
+              [&store, who, room_id, user_id, remove,
                done = std::move(done)](core::Result<RoomAccess> a) mutable {
                 if (!a) return done(a.take_error());
-                auto finish = [&store, &publisher, who, room_id, user_id, now,
-                               done = std::move(done)]() mutable {
-                  store.remove_member(room_id, user_id, who.user_id, now,
-                                      [&publisher, done = std::move(done)](
-                                          core::Result<core::RoomEvent> e) {
-                                        if (e) publisher.room_event(*e);
-                                        done(std::move(e));
-                                      });
-                };
                 if (user_id == who.user_id) {
                   auto st = auth::authorize(subject(who, a->member), Action::kLeaveRoom,
                                             auth::Target{a->room.kind, 0, a->member.role});
                   if (!st) return done(st.take_error());
-                  return finish();
+                  return remove(std::move(done));
                 }
                 core::RoomKind kind = a->room.kind;
                 core::MemberRole mine = a->member.role;
-                store.member(room_id, user_id, [who, kind, mine, finish = std::move(finish),
+                store.member(room_id, user_id, [who, kind, mine, remove,
                                                 done = std::move(done)](
                                                    core::Result<core::Member> target) mutable {
                   if (!target) return done(target.take_error());
@@ -264,7 +263,7 @@ void ChatService::remove_member(const Actor& who, Id room_id, Id user_id,
                                             Action::kRemoveMember,
                                             auth::Target{kind, 0, target->role});
                   if (!st) return done(st.take_error());
-                  finish();
+                  remove(std::move(done));
                 });
               });
 }

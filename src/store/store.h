@@ -91,7 +91,7 @@ struct HistoryQuery {
   Id before = 0;
   Id after = 0;
   Id around = 0;
-  int limit = 50;  // 1..100
+  int limit = 50;  // 1..101 (REST asks for one extra row to learn whether more exist)
 };
 
 class Store {
