@@ -23,6 +23,7 @@ import base64
 import http.client
 import itertools
 import json
+import logging
 import os
 import random
 import shutil
@@ -64,6 +65,10 @@ def parley_bin():
             "or set PARLEY_BIN (integration tests never skip)")
     return path
 
+
+# IsolatedAsyncioTestCase runs the loop in debug mode, which logs every blocking REST call
+# made from a test coroutine as a "slow callback". Those calls are deliberate and short.
+logging.getLogger("asyncio").setLevel(logging.ERROR)
 
 _unique = itertools.count(1)
 
@@ -112,9 +117,11 @@ class Server:
                     hostport = line[len("listening on http://"):].strip().rstrip("/")
                     found["port"] = int(hostport.rsplit(":", 1)[1])
                     ready.set()
+            proc.stdout.close()
             ready.set()  # EOF: the process ended
 
-        threading.Thread(target=pump, daemon=True).start()
+        self._pump = threading.Thread(target=pump, daemon=True)
+        self._pump.start()
         deadline = time.monotonic() + START_TIMEOUT_S
         while not ready.wait(0.05):
             if time.monotonic() > deadline:
@@ -152,19 +159,24 @@ class Server:
             raise AssertionError(f"parley did not exit within {timeout}s of SIGTERM\n"
                                  + self.stderr_tail())
         took = time.monotonic() - t0
-        self.proc = None
+        self._reap()
         return code, took
 
     def kill9(self):
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(10)
-        self.proc = None
+        self._reap()
 
     def restart(self):
         if self.proc is not None:
             self.sigterm()
         return self.start()
+
+    def _reap(self):
+        """The process has exited: finish reading its stdout and forget it."""
+        self._pump.join(5)
+        self.proc = None
 
     def _force_kill(self):
         if self.proc is not None:
@@ -174,7 +186,7 @@ class Server:
                     self.proc.wait(10)
                 except subprocess.TimeoutExpired:
                     pass
-            self.proc = None
+            self._reap()
 
     def stop(self):
         """Teardown: SIGTERM, then SIGKILL if needed; removes the data directory."""
@@ -184,7 +196,8 @@ class Server:
                 self.proc.wait(15)
             except subprocess.TimeoutExpired:
                 self._force_kill()
-        self.proc = None
+        if self.proc is not None:
+            self._reap()
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
     # -- offline administration

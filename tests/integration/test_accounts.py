@@ -375,6 +375,64 @@ class AdminAndClosedRegistrationTest(AsyncServerTestCase):
             await gw.close()
         self.assertEqual(api.get("/api/v1/users/me", token=r2.json["token"]).status, 200)
 
+    async def test_admin_routes(self):
+        boss, pw = unique("admin"), "boss password"
+        self.assertEqual(self.server.admin("create-user", boss, "--admin", password=pw).returncode, 0)
+        plain, ppw = unique("plain"), "plain password"
+        self.assertEqual(self.server.admin("create-user", plain, password=ppw).returncode, 0)
+        admin_token = self.api.login(boss, pw).json["token"]
+        plain_login = self.api.login(plain, ppw).json
+        plain_token, plain_id = plain_login["token"], plain_login["user"]["id"]
+
+        # Non-admins get 403 on every admin route.
+        assert_problem(self, self.api.get("/api/v1/admin/users", token=plain_token), 403,
+                       "forbidden")
+        assert_problem(self, self.api.post("/api/v1/admin/users",
+                                           {"username": unique("x"), "password": "p" * 10},
+                                           token=plain_token), 403, "forbidden")
+        assert_problem(self, self.api.patch(f"/api/v1/admin/users/{plain_id}", {"role": "admin"},
+                                            token=plain_token), 403, "forbidden")
+
+        # Admins create users even though registration is closed.
+        name = unique("made")
+        r = self.api.post("/api/v1/admin/users", {"username": name, "password": "made password",
+                                                  "email": f"{name}@example.com"},
+                          token=admin_token)
+        self.assertEqual(r.status, 201, r)
+        made = r.json["user"]
+        self.assertEqual(made["email"], f"{name}@example.com")
+        self.assertEqual(self.api.login(name, "made password").status, 200)
+        dup = self.api.post("/api/v1/admin/users", {"username": name, "password": "p" * 10},
+                            token=admin_token)
+        assert_problem(self, dup, 409, "conflict")
+        seen = self.api.get(f"/api/v1/users/{made['id']}", token=admin_token)
+        self.assertEqual(seen.json["user"].get("email"), f"{name}@example.com",
+                         "admins see emails")
+
+        # Deactivation over REST: 401 and gateway 4501 at once; listed as deactivated.
+        gw = await gateway(self.server, plain_token, "plain")
+        try:
+            r = self.api.patch(f"/api/v1/admin/users/{plain_id}", {"status": "deactivated"},
+                               token=admin_token)
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.json["user"]["status"], "deactivated")
+            assert_problem(self, self.api.get("/api/v1/users/me", token=plain_token), 401,
+                           "unauthorized")
+            self.assertEqual(await gw.wait_closed(5), 4501)
+        finally:
+            await gw.close()
+        assert_problem(self, self.api.login(plain, ppw), 401, "unauthorized")
+        r = self.api.get(f"/api/v1/admin/users?q={plain}", token=admin_token)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual([(u["username"], u["status"]) for u in r.json["users"]],
+                         [(plain, "deactivated")])
+        r = self.api.patch(f"/api/v1/admin/users/{plain_id}", {"status": "active"},
+                           token=admin_token)
+        assert_problem(self, r, 400, "invalid_argument")
+        # Deactivated users drop out of the normal user search.
+        r = self.api.get(f"/api/v1/users?q={plain}", token=admin_token)
+        self.assertEqual(r.json["users"], [])
+
 
 class LoginRateLimitTest(unittest.TestCase):
     """Default limits: 20 attempts per minute per IP, 10 per account."""

@@ -34,6 +34,7 @@ ROUTES = [
     ("get", "/rooms/{}/messages"), ("post", "/rooms/{}/messages"),
     ("patch", "/rooms/{}/messages/{}"), ("delete", "/rooms/{}/messages/{}"),
     ("get", "/rooms/{}/events"),
+    ("get", "/admin/users"), ("post", "/admin/users"), ("patch", "/admin/users/{}"),
 ]
 
 
@@ -118,7 +119,7 @@ class ShutdownTest(unittest.IsolatedAsyncioTestCase):
             took = time.monotonic() - t0
             self.assertEqual(code, 0, server.stderr_tail())
             self.assertLess(took, 5.0, "idle server drains within a few seconds")
-            server.proc = None
+            server._reap()
 
             # The data is still there after a restart.
             server.start()

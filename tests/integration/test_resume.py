@@ -203,6 +203,7 @@ class KillNineTest(unittest.IsolatedAsyncioTestCase):
         self.server.kill9()
         await asyncio.wait_for(asyncio.gather(*tasks), 20)
         self.assertGreaterEqual(len(acked), 80)
+        print(f"\n  kill -9 after {len(acked)} acknowledged sends", file=sys.stderr)
 
         self.server.start()
         api = self.server.http()
@@ -211,6 +212,8 @@ class KillNineTest(unittest.IsolatedAsyncioTestCase):
         detail = reader.get(f"/api/v1/rooms/{rid}")
         self.assertEqual(detail.status, 200, detail)
         last_seq = detail.json["room"]["last_seq"]
+        print(f"  after restart: last_seq {last_seq} (acknowledged up to "
+              f"{max(seq for seq, _ in acked.values())})", file=sys.stderr)
         events = reader.all_events(rid)
         seqs = [e["seq"] for e in events]
         self.assertEqual(seqs, list(range(1, last_seq + 1)), "gap-free seqs after the crash")
