@@ -27,10 +27,19 @@ run: build
 # Every test suite: unit, store conformance, integration (real binary, real sockets).
 test: build
 	@ctest --preset default -j $(JOBS) --output-on-failure
+	@$(MAKE) --no-print-directory bench-smoke
 
 # The same suites built with AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan: build-asan
 	@ctest --preset asan -j $(JOBS) --output-on-failure
+
+# Load-generator smoke run (under a minute, 200 connections, zero loss checked): bench/run_smoke.sh.
+bench-smoke: build
+	@bench/run_smoke.sh $(BUILD_DIR)
+
+# Shortened CHAT-10K ladder (under 15 minutes): bench/results/<date>-<commit>.json and docs/benchmarks.md.
+bench: build
+	@bench/run_ladder.sh $(BUILD_DIR)
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR)

@@ -382,7 +382,7 @@ json::object report(const RunState& run, const std::vector<std::unique_ptr<Clien
   json::object r{{"tool", "parley-bench"},
                  {"ok", ok},
                  {"shard", std::to_string(opt.shard) + "/" + std::to_string(opt.shards)},
-                 {"server", opt.host + ":" + std::to_string(opt.port)},
+                 {"server_address", opt.host + ":" + std::to_string(opt.port)},
                  {"threads", opt.threads},
                  {"body_bytes", opt.body_bytes},
                  {"mix_percent", json::object{{"dm", opt.mix_dm}, {"small_group", opt.mix_small},
