@@ -791,6 +791,9 @@ class RawWebSocket:
                 opcode, payload = self.recv_frame()
             except EOFError:
                 return frames
+            except socket.timeout:
+                raise AssertionError(f"raw websocket: not closed within {timeout}s "
+                                     f"({len(frames)} frames read)") from None
             if opcode == 0x1:
                 frames.append(json.loads(payload))
             elif opcode == 0x8:

@@ -312,6 +312,22 @@ class AccountsTest(AsyncServerTestCase):
             self.assertEqual(ready["d"]["user"]["id"], u.id)
         finally:
             await gw.close()
+        # A cross-site upgrade is accepted but the cookie does not count: identify needs a token.
+        gw = GatewayClient(self.server, "cross-site")
+        try:
+            await gw.connect(headers={"Cookie": f"parley_session={cookie}",
+                                      "Origin": "http://evil.example"})
+            await gw.request("identify", {"protocol": 1})
+            self.assertEqual(await gw.wait_closed(5), 4004)
+        finally:
+            await gw.close()
+        gw = GatewayClient(self.server, "cross-site-token")
+        try:
+            await gw.connect(headers={"Origin": "http://evil.example"})
+            ready = await gw.identify(u.token)
+            self.assertEqual(ready["d"]["user"]["id"], u.id)
+        finally:
+            await gw.close()
 
     def test_expired_session_is_401(self):
         server = Server(["--auth.absolute_ttl_ms=1500"]).start()

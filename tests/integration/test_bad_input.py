@@ -11,7 +11,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from parley_harness import (  # noqa: E402
-    AsyncServerTestCase, GatewayClient, assert_over_limit, assert_problem, gateway, main, raw_http)
+    AsyncServerTestCase, GatewayClient, RawWebSocket, assert_over_limit, assert_problem, gateway,
+    main, raw_http)
 
 import unittest  # noqa: E402
 
@@ -315,6 +316,37 @@ class GatewayBadInputTest(AsyncServerTestCase):
         ev = await oc.wait_room_seq(room["id"], ack["d"]["seq"])
         self.assertEqual(ev["d"]["message"]["body"], "still works")
         self.assertEqual(self.api.get("/readyz").status, 200)
+
+
+class HeartbeatTest(AsyncServerTestCase):
+    server_flags = ["--gateway.heartbeat_ms=1000"]
+
+    def test_silent_client_closed_4009(self):
+        u = self.api.new_user("hb")
+        raw = RawWebSocket(self.server.port)
+        try:
+            hello = raw.recv_json()
+            self.assertEqual(hello["d"]["heartbeat_ms"], 1000)
+            raw.send_json({"op": "identify", "id": "1", "d": {"token": u.token, "protocol": 1}})
+            self.assertEqual(raw.recv_json()["op"], "ready")
+            t0 = time.monotonic()
+            raw.read_until_closed(8)  # never answers anything, not even WebSocket pings
+            self.assertEqual(raw.close_code, 4009)
+            self.assertLess(time.monotonic() - t0, 4.0, "closed after about 2 x heartbeat_ms")
+        finally:
+            raw.close()
+
+    async def test_client_that_pings_stays_connected(self):
+        u = self.api.new_user("hb")
+        c = await gateway(self.server, u.token, "pinger")
+        try:
+            for _ in range(10):  # 3 s, well past 2 x heartbeat_ms
+                fid = await c.request("ping")
+                await c.wait_reply(fid)
+                await asyncio.sleep(0.3)
+            self.assertFalse(c.closed, f"closed with {c.close_code}")
+        finally:
+            await c.close()
 
 
 if __name__ == "__main__":
