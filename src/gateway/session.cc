@@ -62,6 +62,8 @@ constexpr int kFetchPage = 100;                    // events per store fetch (re
 constexpr auto kCloseGrace = std::chrono::seconds(30);  // close handshake, then the socket goes
 constexpr std::size_t kIdleReadBufferBytes = 4096; // read buffer kept between frames
 constexpr std::size_t kWriteBufferBytes = 512;     // Beast's; unused without deflate/masking
+constexpr std::int64_t kRevalidateMinMs = 5000;    // identified sessions re-check user/session
+constexpr std::int64_t kRevalidatePerSecond = 500; // node-wide budget of those checks
 
 // Close codes (docs/protocol.md, "Close codes").
 constexpr std::uint16_t kCloseServerError = 1011;
@@ -414,6 +416,8 @@ class Session final : public Follower,
     d["rooms"] = std::move(rooms_json);
     d["presence"] = json::object();
     phase_ = Phase::kReady;
+    next_check_ = SteadyClock::now() + revalidate_interval();
+    arm_timer(std::min(next_check_, last_activity_ + 2 * std::chrono::milliseconds(gw_.config.heartbeat_ms)));
     // Forced: the snapshot of a user in many rooms may exceed the cap on its own.
     enqueue(make_frame(api::frame("ready", d, identify_id_)), 0, true);
     std::string().swap(identify_id_);
@@ -811,9 +815,62 @@ class Session final : public Follower,
           gw_.metrics.heartbeat_closes.inc();
           return close(kCloseHeartbeat, "heartbeat timeout");
         }
-        return arm_timer(deadline);
+        if (phase_ == Phase::kReady && now >= next_check_) {
+          next_check_ = now + revalidate_interval();
+          revalidate();
+        }
+        return arm_timer(phase_ == Phase::kReady ? std::min(deadline, next_check_) : deadline);
       }
     }
+  }
+
+  // ---------------------------------------------------------------------------- revalidation
+
+  // Changes made by another process (`parley admin deactivate` works on the database directly)
+  // or by expiry reach no publisher: every identified session re-reads its user and session
+  // periodically. Every kRevalidateMinMs at least, spread so that the node as a whole does at
+  // most kRevalidatePerSecond checks a second (10k connections: every 20 s), with jitter.
+  SteadyClock::duration revalidate_interval() const {
+    const auto base = std::max<std::int64_t>(
+        kRevalidateMinMs,
+        static_cast<std::int64_t>(gw_.size()) * 1000 / kRevalidatePerSecond);
+    // 75%..125% of base, from the session's address: no shared random state needed.
+    const auto spread = static_cast<std::int64_t>((reinterpret_cast<std::uintptr_t>(this) >> 4) % 51);
+    return std::chrono::milliseconds(base * (75 + spread) / 100);
+  }
+
+  void revalidate() {
+    if (checking_ || revoked_) return;
+    checking_ = true;
+    gw_.deps.store.user_by_id(actor_.user_id, on_strand([](Session& s, core::Result<core::User> u) {
+      s.on_user_checked(std::move(u));
+    }));
+  }
+
+  void on_user_checked(core::Result<core::User> u) {
+    if (phase_ != Phase::kReady || revoked_) return;
+    if (!u) {
+      checking_ = false;
+      if (u.error().code == Errc::kNotFound) close(kCloseRevoked, "session revoked");
+      return;  // the store is unavailable: try again next time
+    }
+    if (u->status == core::UserStatus::kDeactivated) return close(kCloseDeactivated, "user deactivated");
+    gw_.deps.store.list_sessions(
+        actor_.user_id, on_strand([](Session& s, core::Result<std::vector<core::Session>> r) {
+          s.on_sessions_checked(std::move(r));
+        }));
+  }
+
+  void on_sessions_checked(core::Result<std::vector<core::Session>> r) {
+    checking_ = false;
+    if (phase_ != Phase::kReady || revoked_ || !r) return;
+    const std::int64_t now_ms = gw_.deps.clock.now_ms();
+    for (const core::Session& s : *r) {
+      if (s.id != actor_.session_id) continue;
+      if (s.expires_at != 0 && s.expires_at <= now_ms) break;
+      return;  // still valid
+    }
+    close(kCloseRevoked, "session revoked");
   }
 
   Gateway::Impl& gw_;
@@ -832,6 +889,7 @@ class Session final : public Follower,
   std::vector<RoomState> rooms_;  // sorted by room id
   std::vector<PendingAck> acks_;  // at most kMaxInflightSends
   SteadyClock::time_point last_activity_{};
+  SteadyClock::time_point next_check_{};  // next revalidation (kReady)
   const char* close_reason_ = "";
   std::uint32_t next_gen_ = 0;
   int inflight_sends_ = 0;
@@ -843,6 +901,7 @@ class Session final : public Follower,
   bool user_followed_ = false;
   bool fetch_blocked_ = false;
   bool revoked_ = false;
+  bool checking_ = false;  // a revalidation is in flight
 };
 
 // Puts the connection on a strand of its own unless the transport did already.
