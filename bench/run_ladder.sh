@@ -93,7 +93,14 @@ log "A: $USERS connections, steady ${RATE}/s then steps x{$STEPS}"
 "$BENCH" --seed "$tmp/chat.json" --host 127.0.0.1 --port "$port" --connections "$USERS" \
   --ramp 500 --threads 2 "${phases[@]}" --reconnects-per-min "$CHURN" --large-threshold 100 \
   --body-bytes 250 --server-pid "$server_pid" --connect-timeout 60 --drain 20 --max-run 420 \
-  > "$tmp/A.json" || true
+  > "$tmp/A.json" &
+bench_pid=$!
+# Profile the server for 20 s of the steady phase (perf, call graphs) unless LADDER_PERF=0.
+if [[ ${LADDER_PERF:-1} = 1 ]] && command -v perf >/dev/null; then
+  sleep $(( USERS / 500 + 2 + 10 ))
+  perf record -F 499 -g -p "$server_pid" -o "$tmp/perf.data" -- sleep 20 > /dev/null 2>&1 || true
+fi
+wait "$bench_pid" || true
 
 # --- B: recovery (kill -9 in the middle of a steady run)
 stop_server; start_server
@@ -154,6 +161,13 @@ jq -n --arg date "$date_s" --arg commit "$commit" \
     workload: {users: $users, extra_idle_users: $extra, base_rate: $rate, steps: $steps},
     seed_ms: $seed_ms, server_start_ms: $first_start_ms, restart_after_kill9_ms: $restart_ms,
     load: $A[0], recovery: $B[0], ceiling: [$C0[0], $C1[0]], micro: $D[0]}' > "$out"
+if [[ -s $tmp/perf.data ]]; then
+  perf report -i "$tmp/perf.data" --stdio --no-children --sort dso,symbol -g none --percent-limit 0.5 \
+    2>/dev/null | grep -v '^$' | head -80 > "${out%.json}-perf.txt" || true
+  perf report -i "$tmp/perf.data" --stdio --children --sort symbol -g none --percent-limit 2 \
+    2>/dev/null | grep -v '^$' | head -80 > "${out%.json}-perf-children.txt" || true
+  log "profile: ${out%.json}-perf.txt"
+fi
 log "results: $out"
 if [[ ${LADDER_NO_DOCS:-0} != 1 ]]; then
   python3 "$ROOT/bench/ladder_report.py" "$out" "$ROOT/docs/benchmarks.md"
