@@ -450,6 +450,20 @@ class AdminAndClosedRegistrationTest(AsyncServerTestCase):
         self.assertEqual(r.json["users"], [])
 
 
+class InviteRegistrationTest(AsyncServerTestCase):
+    server_flags = ["--auth.registration=invite", "--auth.invite_code=let-me-in-42"]
+
+    def test_invite_code_required(self):
+        name = unique("inv")
+        assert_problem(self, self.api.register(name), 403, "forbidden")
+        assert_problem(self, self.api.register(name, invite_code="wrong-code"), 403, "forbidden")
+        r = self.api.register(name, invite_code="let-me-in-42")
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(self.api.login(name).status, 200)
+        self.assertNotIn("let-me-in-42", open(self.server.stderr_path).read(),
+                         "the invite code is a secret: never logged")
+
+
 class LoginRateLimitTest(unittest.TestCase):
     """Default limits: 20 attempts per minute per IP, 10 per account."""
 

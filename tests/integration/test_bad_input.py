@@ -241,6 +241,14 @@ class GatewayBadInputTest(AsyncServerTestCase):
         self.assertEqual(self.u.history(rid).json["messages"], [], "nothing stored")
         self.assertEqual(stranger.history(foreign["id"]).json["messages"], [])
 
+    async def test_second_identify_is_an_error(self):
+        c = await self.identified("twice")
+        fid = await c.request("identify", {"token": self.u.token, "protocol": 1})
+        reply = await c.wait_reply(fid)
+        self.assertEqual(reply["op"], "error", reply)
+        self.assertEqual(reply["d"]["code"], "invalid_argument")
+        await self.assert_alive(c)
+
     async def test_binary_frame_closes_4002(self):
         c = await self.identified("binary")
         await c.send_raw(b'{"op": "ping"}')

@@ -92,6 +92,36 @@ class OpsTest(AsyncServerTestCase):
         self.assertEqual(missing, [], "routes missing from the OpenAPI document")
 
 
+class LogHygieneTest(AsyncServerTestCase):
+    server_flags = ["--log.level=debug"]
+
+    async def test_no_secrets_or_bodies_in_logs(self):
+        u = self.api.new_user("log")
+        other = self.api.new_user("log")
+        room = u.create_room(members=[other])
+        secret_body = "top secret body " + u.username
+        self.assertEqual(u.send(room["id"], secret_body + " rest").status, 201)
+        c = await gateway(self.server, u.token, "log")
+        try:
+            ack = await c.send(room["id"], secret_body + " gateway")
+            self.assertEqual(ack["op"], "ack", ack)
+        finally:
+            await c.close()
+        self.api.login(u.username, "a wrong password attempt")
+        self.api.post("/api/v1/auth/password",
+                      {"old_password": u.password, "new_password": "fresh new password"},
+                      token=u.token)
+        self.api.get("/livez")  # flush
+        with open(self.server.stderr_path, encoding="utf-8", errors="replace") as f:
+            log = f.read()
+        self.assertIn("http", log, "the server does log requests at debug level")
+        for secret in (u.password, "a wrong password attempt", "fresh new password", u.token,
+                       other.token, secret_body):
+            self.assertNotIn(secret, log)
+        for line in log.splitlines():
+            self.assertTrue(line.startswith("{") and line.endswith("}"), f"JSON lines: {line!r}")
+
+
 class ShutdownTest(unittest.IsolatedAsyncioTestCase):
 
     async def test_sigterm_closes_gateway_1012_and_exits_0(self):
