@@ -163,9 +163,11 @@ jq -n --arg date "$date_s" --arg commit "$commit" \
     load: $A[0], recovery: $B[0], ceiling: [$C0[0], $C1[0]], micro: $D[0]}' > "$out"
 if [[ -s $tmp/perf.data ]]; then
   perf report -i "$tmp/perf.data" --stdio --no-children --sort dso,symbol -g none --percent-limit 0.5 \
-    2>/dev/null | grep -v '^$' | head -80 > "${out%.json}-perf.txt" || true
+    2>/dev/null | grep -v '^$' | sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//; s/[[:space:]]+$//' \
+    | head -80 > "${out%.json}-perf.txt" || true
   perf report -i "$tmp/perf.data" --stdio --children --sort symbol -g none --percent-limit 2 \
-    2>/dev/null | grep -v '^$' | head -80 > "${out%.json}-perf-children.txt" || true
+    2>/dev/null | grep -v '^$' | sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//; s/[[:space:]]+$//' \
+    | head -80 > "${out%.json}-perf-children.txt" || true
   log "profile: ${out%.json}-perf.txt"
 fi
 log "results: $out"
