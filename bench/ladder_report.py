@@ -72,7 +72,9 @@ def main():
     for ph in phases:
         rate = ph.get("target_rate") or 0
         achieved = ph.get("sent_per_s") or 0
-        if get(ph, "latency_ms", "p99") is not None and ph["latency_ms"]["p99"] <= 200 and achieved >= 0.9 * rate and ph.get("send_errors", 0) == 0:
+        sent = ph.get("sent") or 0
+        answered = sent > 0 and (ph.get("acked") or 0) >= 0.99 * sent and (ph.get("deliveries") or 0) > 0
+        if answered and get(ph, "latency_ms", "p99") is not None and ph["latency_ms"]["p99"] <= 200 and achieved >= 0.9 * rate and ph.get("send_errors", 0) == 0:
             if knee is None or rate > knee[0]:
                 knee = (rate, ph.get("deliveries_per_s"))
     if phases:
@@ -140,10 +142,10 @@ def main():
         "| --- | --- | --- | --- | --- |",
     ]
     if phases:
-        steps = ["", "Load phases (run A):", "", "| phase | target msg/s | sent/s | deliveries/s | p50 | p99 | p99.9 | max | server CPU | deliveries/CPU-s | commits/s |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        steps = ["", "Load phases (run A):", "", "| phase | target msg/s | sent/s | acked | deliveries/s | p50 | p99 | p99.9 | max | server CPU | deliveries/CPU-s | commits/s |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
         for ph in phases:
             lat = ph.get("latency_ms") or {}
-            steps.append(f"| {ph.get('name')} | {fmt(ph.get('target_rate'))} | {fmt(ph.get('sent_per_s'), '', 0)} | {fmt(ph.get('deliveries_per_s'), '', 0)} | "
+            steps.append(f"| {ph.get('name')} | {fmt(ph.get('target_rate'))} | {fmt(ph.get('sent_per_s'), '', 0)} | {fmt(ph.get('acked'))} of {fmt(ph.get('sent'))} | {fmt(ph.get('deliveries_per_s'), '', 0)} | "
                          f"{fmt(lat.get('p50'), ' ms')} | {fmt(lat.get('p99'), ' ms')} | {fmt(lat.get('p999'), ' ms')} | {fmt(lat.get('max'), ' ms')} | "
                          f"{fmt((ph.get('server_cpu_util') or 0) * 100, '%', 0)} | {fmt(ph.get('deliveries_per_server_cpu_s'), '', 0)} | {fmt(ph.get('commits_per_s'), '', 0)} |")
     else:
