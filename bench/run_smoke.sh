@@ -11,7 +11,7 @@ BENCH=${BENCH:-$BUILD_DIR/bench/parley-bench}
 for bin in "$PARLEY" "$BENCH"; do
   [[ -x $bin ]] || { echo "bench-smoke: $bin is missing (build first)" >&2; exit 2; }
 done
-command -v jq >/dev/null || { echo "bench-smoke: jq is required" >&2; exit 2; }
+command -v python3 >/dev/null || { echo "bench-smoke: python3 is required" >&2; exit 2; }
 
 tmp=$(mktemp -d /tmp/parley-bench-smoke.XXXXXX)
 server_pid=""
@@ -57,25 +57,39 @@ set +e
   --body-bytes 250 --reconnects-per-min 60 --drain 10 --server-pid "$server_pid" \
   --max-run 45 > "$tmp/report.json"
 bench_rc=$?
-set -e
-jq . "$tmp/report.json" 2>/dev/null || cat "$tmp/report.json"
 
-fail=0
-check() {  # check <jq boolean expression> <description>
-  if [[ $(jq -r "$1" "$tmp/report.json" 2>/dev/null) != true ]]; then
-    echo "bench-smoke: FAILED: $2" >&2
-    fail=1
-  fi
-}
-check '.connections.identified == 200' "all 200 connections identified"
-check '.messages.sent > 500' "messages were sent"
-check '.messages.send_errors == 0' "no send errors"
-check '.deliveries.expected > 0 and .deliveries.received == .deliveries.expected' \
-  "every expected delivery arrived"
-check '.deliveries.lost == 0' "zero loss"
-check '.deliveries.duplicates == 0' "zero duplicates"
-check '.deliveries.order_violations == 0' "zero order violations"
-check '.ok == true' "parley-bench reported ok"
+# Print the report, then check it (python3 is installed by scripts/install-deps.sh).
+python3 - "$tmp/report.json" <<'CHECK'
+import json, sys
+raw = open(sys.argv[1]).read()
+try:
+    r = json.loads(raw)
+except ValueError:
+    print(raw)
+    print("bench-smoke: FAILED: parley-bench printed no JSON report", file=sys.stderr)
+    sys.exit(1)
+print(json.dumps(r, indent=2))
+d, m, c = r["deliveries"], r["messages"], r["connections"]
+checks = [
+    (c["identified"] == 200, "all 200 connections identified"),
+    (m["sent"] > 500, "messages were sent"),
+    (m["send_errors"] == 0, "no send errors"),
+    (d["expected"] > 0 and d["received"] == d["expected"], "every expected delivery arrived"),
+    (d["lost"] == 0, "zero loss"),
+    (d["duplicates"] == 0, "zero duplicates"),
+    (d["order_violations"] == 0, "zero order violations"),
+    (r["ok"] is True, "parley-bench reported ok"),
+]
+failed = [what for ok, what in checks if not ok]
+for what in failed:
+    print(f"bench-smoke: FAILED: {what}", file=sys.stderr)
+if not failed:
+    print(f"bench-smoke: ok ({m['acked']} messages, {d['received']} deliveries, "
+          f"p99 {r['latency_ms']['p99']} ms)")
+sys.exit(1 if failed else 0)
+CHECK
+fail=$?
+set -e
 if ! kill -0 "$server_pid" 2>/dev/null; then
   echo "bench-smoke: FAILED: the server died" >&2
   cat "$tmp/server.err" >&2
@@ -85,4 +99,3 @@ if [[ $fail -ne 0 || $bench_rc -ne 0 ]]; then
   tail -20 "$tmp/server.err" >&2
   exit 1
 fi
-echo "bench-smoke: ok ($(jq -r '"\(.messages.acked) messages, \(.deliveries.received) deliveries, p99 \(.latency_ms.p99) ms"' "$tmp/report.json"))"
