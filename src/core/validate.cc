@@ -45,8 +45,7 @@ bool is_valid_utf8(std::string_view s) {
 Status validate_text(std::string_view field, std::string_view s, std::size_t max_bytes,
                      bool allow_newlines) {
   if (s.size() > max_bytes) {
-    return make_error(Errc::kTooLarge,
-                      std::string(field) + ": longer than " + std::to_string(max_bytes) + " bytes");
+    return invalid(field, "longer than " + std::to_string(max_bytes) + " bytes");
   }
   std::uint32_t cp = 0;
   for (std::size_t i = 0; i < s.size();) {
@@ -100,6 +99,11 @@ Status validate_email(std::string_view email) {
 }
 
 Status validate_body(std::string_view body) {
+  // The one field whose size limit is a 413: a message body is the payload itself.
+  if (body.size() > kMaxBodyBytes) {
+    return make_error(Errc::kTooLarge,
+                      "body: longer than " + std::to_string(kMaxBodyBytes) + " bytes");
+  }
   auto st = validate_text("body", body, kMaxBodyBytes, true);
   if (!st) return st;
   bool blank = true;

@@ -88,12 +88,11 @@ class HttpBadInputTest(AsyncServerTestCase):
             with self.subTest(raw=raw):
                 r = self.post_raw(raw)
                 self.assertEqual(r.status, 400, r)
-                assert_problem(self, r, 400, r.json and r.json.get("code"))
-                self.assertIn(r.json["code"], ("invalid_json", "invalid_argument"))
+                assert_problem(self, r, 400, "invalid_json")
         # A lone surrogate escape is not well-formed text either.
+        # A lone surrogate escape decodes to no valid text: the JSON parser refuses it.
         r = self.post_raw(b'{"client_txn_id": "u4", "body": "\\ud800"}')
-        self.assertEqual(r.status, 400, r)
-        self.assertIn(r.json["code"], ("invalid_json", "invalid_argument"))
+        assert_problem(self, r, 400, "invalid_json")
         self.assert_nothing_stored()
 
     def test_oversize(self):
@@ -206,9 +205,9 @@ class GatewayBadInputTest(AsyncServerTestCase):
         err = await self.error_for(c, "[1, 2, 3]")
         self.assertEqual(err["d"]["code"], "invalid_json")
         err = await self.error_for(c, json.dumps({"id": "noop", "d": {}}))
-        self.assertIn(err["d"]["code"], ("invalid_json", "invalid_argument"))
+        self.assertEqual(err["d"]["code"], "invalid_argument")
         err = await self.error_for(c, json.dumps({"op": 5, "id": "numop"}))
-        self.assertIn(err["d"]["code"], ("invalid_json", "invalid_argument"))
+        self.assertEqual(err["d"]["code"], "invalid_argument")
         await self.assert_alive(c)
 
         err = await self.error_for(c, json.dumps({"op": "frobnicate", "id": "u-1"}))
