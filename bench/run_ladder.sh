@@ -33,7 +33,7 @@ CHURN=${LADDER_CHURN:-2000}
 for bin in "$PARLEY" "$BENCH"; do
   [[ -x $bin ]] || { echo "bench: $bin is missing (build first)" >&2; exit 2; }
 done
-command -v jq >/dev/null || { echo "bench: jq is required" >&2; exit 2; }
+command -v python3 >/dev/null || { echo "bench: python3 is required" >&2; exit 2; }
 
 tmp=$(mktemp -d /tmp/parley-ladder.XXXXXX)
 server_pid=""
@@ -80,7 +80,8 @@ seed_ms=$(( $(now_ms) - t0 ))
 if (( EXTRA > 0 )); then
   echo "{\"users\": $EXTRA, \"prefix\": \"c\", \"dm_pairs_per_user\": 0, \"groups\": [], \"seed\": 43}" > "$tmp/spec2.json"
   "$PARLEY" admin seed --store.data_dir="$data" --log.level=warn --spec "$tmp/spec2.json" --out "$tmp/extra.json" 2>> "$tmp/seed.err"
-  jq -s '{users: (.[0].users + .[1].users), rooms: .[0].rooms}' "$tmp/chat.json" "$tmp/extra.json" > "$tmp/all.json"
+  python3 -c 'import json,sys; a,b=(json.load(open(f)) for f in sys.argv[1:3]); json.dump({"users": a["users"]+b["users"], "rooms": a["rooms"]}, open(sys.argv[3],"w"))' \
+    "$tmp/chat.json" "$tmp/extra.json" "$tmp/all.json"
 fi
 
 start_server
@@ -145,22 +146,29 @@ commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 date_s=$(date -u +%Y%m%dT%H%M%SZ)
 out=$ROOT/bench/results/$date_s-$commit.json
 mkdir -p "$ROOT/bench/results"
-for f in A B C0 C1; do [[ -s $tmp/$f.json ]] || echo '{}' > "$tmp/$f.json"; done
-jq -n --arg date "$date_s" --arg commit "$commit" \
-  --arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" \
-  --arg cores "$(nproc)" --arg kernel "$(uname -r)" \
-  --arg mem_kib "$(awk '/MemTotal/ {print $2}' /proc/meminfo)" \
-  --argjson users "$USERS" --argjson extra "$EXTRA" --argjson rate "$RATE" --arg steps "$STEPS" \
-  --argjson seed_ms "$seed_ms" --argjson first_start_ms "$first_start_ms" \
-  --argjson restart_ms "$recovery_restart_ms" \
-  --slurpfile A "$tmp/A.json" --slurpfile B "$tmp/B.json" \
-  --slurpfile C0 "$tmp/C0.json" --slurpfile C1 "$tmp/C1.json" --slurpfile D "$tmp/D.json" \
-  '{date: $date, commit: $commit,
-    machine: {cpu: $cpu, cores: ($cores|tonumber), kernel: $kernel, mem_kib: ($mem_kib|tonumber),
-              note: "server and generator co-located"},
-    workload: {users: $users, extra_idle_users: $extra, base_rate: $rate, steps: $steps},
-    seed_ms: $seed_ms, server_start_ms: $first_start_ms, restart_after_kill9_ms: $restart_ms,
-    load: $A[0], recovery: $B[0], ceiling: [$C0[0], $C1[0]], micro: $D[0]}' > "$out"
+CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //') \
+python3 - "$tmp" "$out" "$date_s" "$commit" "$USERS" "$EXTRA" "$RATE" "$STEPS" "$seed_ms" \
+  "$first_start_ms" "$recovery_restart_ms" <<'MERGE'
+import json, os, platform, sys
+tmp, out, date, commit, users, extra, rate, steps, seed_ms, start_ms, restart_ms = sys.argv[1:12]
+def load(name):
+    try:
+        return json.load(open(os.path.join(tmp, name + ".json")))
+    except (OSError, ValueError):
+        return {}
+mem_kib = next((int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal")), 0)
+res = {
+    "date": date, "commit": commit,
+    "machine": {"cpu": os.environ.get("CPU_MODEL", "?"), "cores": os.cpu_count(),
+                "kernel": platform.release(), "mem_kib": mem_kib,
+                "load_avg_at_end": list(os.getloadavg()),
+                "note": "server and generator co-located"},
+    "workload": {"users": int(users), "extra_idle_users": int(extra), "base_rate": int(rate), "steps": steps},
+    "seed_ms": int(seed_ms), "server_start_ms": int(start_ms), "restart_after_kill9_ms": int(restart_ms),
+    "load": load("A"), "recovery": load("B"), "ceiling": [load("C0"), load("C1")], "micro": load("D"),
+}
+json.dump(res, open(out, "w"), indent=1)
+MERGE
 if [[ -s $tmp/perf.data ]]; then
   perf report -i "$tmp/perf.data" --stdio --no-children --sort dso,symbol -g none --percent-limit 0.5 \
     2>/dev/null | grep -v '^$' | sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//; s/[[:space:]]+$//' \
@@ -175,4 +183,4 @@ if [[ ${LADDER_NO_DOCS:-0} != 1 ]]; then
   python3 "$ROOT/bench/ladder_report.py" "$out" "$ROOT/docs/benchmarks.md"
   log "updated docs/benchmarks.md"
 fi
-jq -c '{load_ok: .load.ok, recovery_ok: .recovery.ok}' "$out"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(json.dumps({"load_ok": r["load"].get("ok"), "recovery_ok": r["recovery"].get("ok")}))' "$out"
