@@ -18,12 +18,12 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -60,7 +60,8 @@ constexpr int kMaxInflightSends = 32;              // per connection; beyond: ra
 constexpr std::size_t kMaxResumeRooms = 10000;     // entries in identify.resume.rooms
 constexpr int kFetchPage = 100;                    // events per store fetch (replay, repair)
 constexpr auto kCloseGrace = std::chrono::seconds(30);  // close handshake, then the socket goes
-constexpr std::size_t kIdleReadBufferBytes = 4096; // read buffer kept between frames
+constexpr std::size_t kReadChunkBytes = 128;       // reads land here, then in the message
+constexpr std::size_t kIdleMessageBytes = 256;     // message capacity kept between frames
 constexpr std::size_t kWriteBufferBytes = 512;     // Beast's; unused without deflate/masking
 constexpr std::int64_t kRevalidateMinMs = 5000;    // identified sessions re-check user/session
 constexpr std::int64_t kRevalidatePerSecond = 500; // node-wide budget of those checks
@@ -161,10 +162,12 @@ class Session final : public Follower,
  public:
   using Request = http::request<http::string_body>;
 
-  Session(Gateway::Impl& gw, beast::tcp_stream stream, std::string cookie_token)
+  using Socket = asio::ip::tcp::socket;  // any_io_executor: the connection's strand
+
+  Session(Gateway::Impl& gw, Socket socket, std::string cookie_token)
       : gw_(gw),
         hub_(gw.deps.hub.impl()),
-        ws_(std::move(stream)),
+        ws_(std::move(socket)),
         ex_(ws_.get_executor()),
         timer_(ex_),
         queue_(gw.config.outbound_queue_bytes),
@@ -177,7 +180,19 @@ class Session final : public Follower,
   }
 
   void start(Request req) {
-    asio::co_spawn(ex_, run(shared_from_this(), std::move(req)), asio::detached);
+    asio::co_spawn(ex_, serve(std::make_unique<Request>(std::move(req))),
+                   [self = shared_from_this()](std::exception_ptr e) {
+                     if (e) {
+                       try {
+                         std::rethrow_exception(e);
+                       } catch (const std::exception& x) {
+                         ops::log_error("gateway session failed", {{"error", x.what()}});
+                       } catch (...) {
+                         ops::log_error("gateway session failed");
+                       }
+                     }
+                     self->finish();
+                   });
   }
 
   // Follower: any thread.
@@ -221,30 +236,28 @@ class Session final : public Follower,
 
   // ---------------------------------------------------------------------------- reading
 
-  asio::awaitable<void> run(std::shared_ptr<Session> self, Request req) {
-    try {
-      co_await serve(std::move(req));
-    } catch (const std::exception& e) {
-      ops::log_error("gateway session failed", {{"error", e.what()}});
+  // The reader: one coroutine for the connection's life (its frame is part of the per-connection
+  // cost, so it holds as little as possible: the request lives on the heap until the handshake).
+  asio::awaitable<void> serve(std::unique_ptr<Request> req) {
+    {
+      // Beast's handshake/close timeouts, but not its idle timer: the session's own timer sends
+      // the WebSocket pings and enforces the heartbeat (one pending timer per connection, not two).
+      auto t = websocket::stream_base::timeout::suggested(beast::role_type::server);
+      t.idle_timeout = websocket::stream_base::none();
+      t.keep_alive_pings = false;
+      ws_.set_option(t);
     }
-    finish();
-    (void)self;
-  }
-
-  asio::awaitable<void> serve(Request req) {
-    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws_.read_message_max(gw_.config.max_frame_bytes);
     ws_.auto_fragment(false);
     ws_.write_buffer_bytes(kWriteBufferBytes);
-    beast::get_lowest_layer(ws_).expires_never();  // the websocket timeouts take over
     {
-      auto [ec] = co_await ws_.async_accept(req, asio::as_tuple(asio::use_awaitable));
-      req = {};
+      auto [ec] = co_await ws_.async_accept(*req, asio::as_tuple(asio::use_awaitable));
+      req.reset();
       if (ec) co_return;  // Beast answered the bad upgrade request already
     }
     ws_.text(true);
     phase_ = Phase::kAwaitIdentify;
-    last_activity_ = SteadyClock::now();
+    last_activity_ = last_ping_ = SteadyClock::now();
     if (!gw_.add(std::static_pointer_cast<SessionHandle>(shared_from_this()))) {
       close(kCloseDraining, "server draining");
     } else {
@@ -252,18 +265,22 @@ class Session final : public Follower,
       enqueue(gw_.hello, 0, false);
       arm_timer(last_activity_ + std::chrono::milliseconds(gw_.config.identify_timeout_ms));
     }
+    // Reads go through a small fixed chunk into `msg_`: a pending read holds no heap buffer
+    // (ws.async_read(dynamic_buffer) would keep ~1.5 KiB prepared per idle connection).
     for (;;) {
-      auto [ec, n] = co_await ws_.async_read(rbuf_, asio::as_tuple(asio::use_awaitable));
+      auto [ec, n] = co_await ws_.async_read_some(asio::buffer(chunk_), asio::as_tuple(asio::use_awaitable));
       if (ec) break;  // closed (by either side), too big (Beast closed with 1009), or broken
+      msg_.append(chunk_.data(), n);
+      if (!ws_.is_message_done()) continue;
       if (!closing()) {
         if (!ws_.got_text()) {
           close(kCloseDecode, "binary frames are not supported");
         } else {
-          on_text(std::string_view(static_cast<const char*>(rbuf_.data().data()), rbuf_.size()));
+          on_text(msg_);
         }
       }
-      rbuf_.consume(rbuf_.size());
-      if (rbuf_.capacity() > kIdleReadBufferBytes) rbuf_.shrink_to_fit();
+      msg_.clear();
+      if (msg_.capacity() > kIdleMessageBytes) std::string().swap(msg_);
     }
   }
 
@@ -417,7 +434,8 @@ class Session final : public Follower,
     d["presence"] = json::object();
     phase_ = Phase::kReady;
     next_check_ = SteadyClock::now() + revalidate_interval();
-    arm_timer(std::min(next_check_, last_activity_ + 2 * std::chrono::milliseconds(gw_.config.heartbeat_ms)));
+    arm_timer(std::min({next_check_, last_ping_ + std::chrono::milliseconds(gw_.config.heartbeat_ms),
+                        last_activity_ + 2 * std::chrono::milliseconds(gw_.config.heartbeat_ms)}));
     // Forced: the snapshot of a user in many rooms may exceed the cap on its own.
     enqueue(make_frame(api::frame("ready", d, identify_id_)), 0, true);
     std::string().swap(identify_id_);
@@ -785,7 +803,7 @@ class Session final : public Follower,
 
   void hard_close() {
     beast::error_code ec;
-    beast::get_lowest_layer(ws_).socket().close(ec);
+    beast::get_lowest_layer(ws_).close(ec);
   }
 
   // ---------------------------------------------------------------------------- timer
@@ -815,13 +833,26 @@ class Session final : public Follower,
           gw_.metrics.heartbeat_closes.inc();
           return close(kCloseHeartbeat, "heartbeat timeout");
         }
+        const auto ping_every = std::chrono::milliseconds(gw_.config.heartbeat_ms);
+        if (now >= last_ping_ + ping_every) send_ping(now);
         if (phase_ == Phase::kReady && now >= next_check_) {
           next_check_ = now + revalidate_interval();
           revalidate();
         }
-        return arm_timer(phase_ == Phase::kReady ? std::min(deadline, next_check_) : deadline);
+        auto next = std::min(deadline, last_ping_ + ping_every);
+        if (phase_ == Phase::kReady) next = std::min(next, next_check_);
+        return arm_timer(next);
       }
     }
+  }
+
+  // A WebSocket ping every heartbeat_ms keeps intermediaries from timing the connection out;
+  // browsers answer it by themselves. Beast queues it behind a write in flight.
+  void send_ping(SteadyClock::time_point now) {
+    last_ping_ = now;
+    if (pinging_) return;
+    pinging_ = true;
+    ws_.async_ping({}, [self = shared_from_this()](beast::error_code) { self->pinging_ = false; });
   }
 
   // ---------------------------------------------------------------------------- revalidation
@@ -875,10 +906,13 @@ class Session final : public Follower,
 
   Gateway::Impl& gw_;
   Hub::Impl& hub_;
-  websocket::stream<beast::tcp_stream> ws_;
+  // Over the bare socket rather than beast::tcp_stream: the websocket layer has its own
+  // timeouts, and tcp_stream would add ~0.7 KiB per connection (its state and a larger read op).
+  websocket::stream<Socket> ws_;
   asio::any_io_executor ex_;  // the connection's strand
   asio::steady_timer timer_;
-  beast::flat_buffer rbuf_;
+  std::array<char, kReadChunkBytes> chunk_;
+  std::string msg_;  // the inbound message being assembled
   OutboundQueue queue_;
   Frame inflight_;  // the frame being written (the queue may be cleared meanwhile)
   FrameLimiter limiter_;
@@ -890,6 +924,7 @@ class Session final : public Follower,
   std::vector<PendingAck> acks_;  // at most kMaxInflightSends
   SteadyClock::time_point last_activity_{};
   SteadyClock::time_point next_check_{};  // next revalidation (kReady)
+  SteadyClock::time_point last_ping_{};   // last WebSocket ping sent
   const char* close_reason_ = "";
   std::uint32_t next_gen_ = 0;
   int inflight_sends_ = 0;
@@ -902,22 +937,23 @@ class Session final : public Follower,
   bool fetch_blocked_ = false;
   bool revoked_ = false;
   bool checking_ = false;  // a revalidation is in flight
+  bool pinging_ = false;   // a WebSocket ping is in flight
 };
 
-// Puts the connection on a strand of its own unless the transport did already.
-beast::tcp_stream on_strand_stream(beast::tcp_stream stream) {
-  auto ex = stream.get_executor();
+// The connection's socket, on a strand of its own (the transport's, when it made one).
+asio::ip::tcp::socket socket_on_strand(beast::tcp_stream& stream) {
+  auto& sock = stream.socket();
+  auto ex = sock.get_executor();
   if (ex.target<asio::strand<asio::io_context::executor_type>>() ||
       ex.target<asio::strand<asio::any_io_executor>>()) {
-    return stream;
+    return std::move(sock);
   }
   beast::error_code ec;
-  auto& sock = stream.socket();
   const auto protocol = sock.local_endpoint(ec).protocol();
-  if (ec) return stream;  // the socket is gone; the handshake will fail and end the session
+  if (ec) return std::move(sock);  // the socket is gone; the handshake fails and ends the session
   const auto fd = sock.release(ec);
-  if (ec) return stream;
-  return beast::tcp_stream(asio::ip::tcp::socket(asio::make_strand(ex), protocol, fd));
+  if (ec) return std::move(sock);
+  return asio::ip::tcp::socket(asio::make_strand(ex), protocol, fd);
 }
 
 }  // namespace
@@ -926,7 +962,7 @@ void accept_upgrade(Gateway& gateway, beast::tcp_stream stream,
                     http::request<http::string_body> request, std::string client_ip,
                     std::string cookie_token) {
   (void)client_ip;  // not kept: the session needs no per-connection address (memory)
-  auto session = std::make_shared<Session>(gateway.impl(), on_strand_stream(std::move(stream)),
+  auto session = std::make_shared<Session>(gateway.impl(), socket_on_strand(stream),
                                            std::move(cookie_token));
   session->start(std::move(request));
 }
