@@ -3,6 +3,11 @@
 // hands over upgraded connections through gateway/upgrade.h.
 //
 // Threading: constructed and destroyed on the main thread; other methods from any thread.
+// Lifetime: the Gateway (and everything in Deps) must outlive the io_context that runs its
+// sessions (app/serve.cc destroys the net::Server first); sessions never keep it alive.
+// Implementation: gateway/internal/gateway_impl.h (shared session state, registry),
+// gateway/session.cc (the WebSocket session), gateway/room_cursor.h (per-room delivery order),
+// gateway/outbound_queue.h (byte-capped queue), gateway/frame_limiter.h (inbound budget).
 #pragma once
 
 #include <cstddef>
