@@ -1,0 +1,136 @@
+// sdk/rest.ts: RestClient, a thin typed wrapper over the REST API under /api/v1.
+//
+// Authentication: in the browser the HttpOnly session cookie set by login is sent
+// automatically (same origin; the browser adds the Origin header the CSRF check wants). Bots and
+// other integrators pass `token` and get `Authorization: Bearer`. Errors are thrown as
+// ParleyError with the problem+json `code`; network failures have code `network`.
+import { ParleyError, toErrorCode } from './errors';
+import type {
+  HistoryPage, Id, LoginResult, Message, Member, Room, RoomEvent, RoomSummary, Session, User,
+} from './types';
+
+export interface RestOptions {
+  baseUrl?: string;                 // origin + prefix, default '' (same origin)
+  token?: string | null;            // bearer token; omit to use the session cookie
+  fetch?: typeof fetch;             // injectable for tests
+}
+
+export interface HistoryQuery {
+  before?: Id;
+  after?: Id;
+  around?: Id;
+  limit?: number;
+}
+
+export class RestClient {
+  private readonly base: string;
+  private readonly fetchImpl: typeof fetch;
+  token: string | null;
+
+  constructor(opts: RestOptions = {}) {
+    this.base = (opts.baseUrl ?? '') + '/api/v1';
+    this.fetchImpl = opts.fetch ?? ((...a: Parameters<typeof fetch>) => fetch(...a));
+    this.token = opts.token ?? null;
+  }
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (this.token) headers.Authorization = `Bearer ${this.token}`;
+    let res: Response;
+    try {
+      res = await this.fetchImpl(this.base + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: 'same-origin',
+      });
+    } catch (e) {
+      throw new ParleyError('network', e instanceof Error ? e.message : 'network error');
+    }
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    let json: Record<string, unknown> | null = null;
+    if (text) {
+      try { json = JSON.parse(text) as Record<string, unknown>; } catch { json = null; }
+    }
+    if (!res.ok) {
+      const retryHeader = res.headers.get('Retry-After');
+      const retryAfterMs = typeof json?.retry_after_ms === 'number' ? json.retry_after_ms
+        : retryHeader ? Number(retryHeader) * 1000 : null;
+      throw new ParleyError(toErrorCode(json?.code, res.status),
+                            typeof json?.detail === 'string' ? json.detail : res.statusText || 'request failed',
+                            { status: res.status,
+                              requestId: (json?.request_id as string | undefined) ?? res.headers.get('X-Request-Id'),
+                              retryAfterMs });
+    }
+    return json as T;
+  }
+
+  // --- accounts and sessions
+  register(p: { username: string; password: string; display_name?: string; email?: string; invite_code?: string }) {
+    return this.request<{ user: User }>('POST', '/auth/register', p).then((r) => r.user);
+  }
+  login(p: { username: string; password: string; device?: string }) {
+    return this.request<LoginResult>('POST', '/auth/login', p);
+  }
+  logout() { return this.request<void>('POST', '/auth/logout'); }
+  sessions() { return this.request<{ sessions: Session[] }>('GET', '/auth/sessions').then((r) => r.sessions); }
+  revokeSession(id: Id) { return this.request<void>('DELETE', `/auth/sessions/${enc(id)}`); }
+  changePassword(old_password: string, new_password: string) {
+    return this.request<void>('POST', '/auth/password', { old_password, new_password });
+  }
+  me() { return this.request<{ user: User }>('GET', '/users/me').then((r) => r.user); }
+  updateMe(p: { display_name?: string; email?: string }) {
+    return this.request<{ user: User }>('PATCH', '/users/me', p).then((r) => r.user);
+  }
+  searchUsers(q: string, limit = 20) {
+    return this.request<{ users: User[]; next: Id | null }>('GET', `/users?${qs({ q, limit })}`);
+  }
+  user(id: Id) { return this.request<{ user: User }>('GET', `/users/${enc(id)}`).then((r) => r.user); }
+
+  // --- rooms
+  rooms() { return this.request<{ rooms: RoomSummary[] }>('GET', '/rooms').then((r) => r.rooms); }
+  room(id: Id) { return this.request<{ room: Room; members: Member[] }>('GET', `/rooms/${enc(id)}`); }
+  createGroup(p: { name: string; topic?: string; member_ids?: Id[] }) {
+    return this.request<{ room: Room }>('POST', '/rooms', p).then((r) => r.room);
+  }
+  openDm(user_id: Id) { return this.request<{ room: Room }>('POST', '/dms', { user_id }).then((r) => r.room); }
+  updateRoom(id: Id, p: { name?: string; topic?: string }) {
+    return this.request<{ room: Room; event: RoomEvent }>('PATCH', `/rooms/${enc(id)}`, p);
+  }
+  addMember(id: Id, user_id: Id) {
+    return this.request<{ event: RoomEvent }>('POST', `/rooms/${enc(id)}/members`, { user_id });
+  }
+  removeMember(id: Id, user_id: Id) {
+    return this.request<void>('DELETE', `/rooms/${enc(id)}/members/${enc(user_id)}`);
+  }
+
+  // --- messages
+  history(room: Id, q: HistoryQuery = {}) {
+    return this.request<HistoryPage>('GET', `/rooms/${enc(room)}/messages?${qs({ ...q })}`);
+  }
+  sendMessage(room: Id, p: { client_txn_id: string; body: string; reply_to?: Id | null }) {
+    return this.request<{ message: Message; duplicate: boolean }>('POST', `/rooms/${enc(room)}/messages`, p);
+  }
+  editMessage(room: Id, id: Id, body: string) {
+    return this.request<{ message: Message; event: RoomEvent }>('PATCH', `/rooms/${enc(room)}/messages/${enc(id)}`, { body });
+  }
+  deleteMessage(room: Id, id: Id) {
+    return this.request<void>('DELETE', `/rooms/${enc(room)}/messages/${enc(id)}`);
+  }
+  events(room: Id, after_seq: number, limit = 500) {
+    return this.request<{ events: RoomEvent[] }>('GET', `/rooms/${enc(room)}/events?${qs({ after_seq, limit })}`)
+      .then((r) => r.events);
+  }
+}
+
+function enc(s: string): string { return encodeURIComponent(s); }
+
+function qs(params: Record<string, string | number | undefined | null>): string {
+  const u = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== null && v !== '') u.set(k, String(v));
+  }
+  return u.toString();
+}

@@ -1,0 +1,113 @@
+// sdk/types.ts: the wire types of the Parley protocol v1 (docs/protocol.md). Ids are decimal
+// strings, times are Unix milliseconds, seqs are numbers. Pure types, no runtime code.
+
+export type Id = string;
+
+export interface User {
+  id: Id;
+  username: string;
+  display_name: string;
+  role: 'user' | 'admin';
+  status: 'active' | 'deactivated';
+  created_at: number;
+  email?: string;
+}
+
+export interface Room {
+  id: Id;
+  kind: 'dm' | 'group';
+  name: string;
+  topic: string;
+  created_by: Id;
+  created_at: number;
+  last_seq: number;
+}
+
+export interface Member {
+  user_id: Id;
+  role: 'owner' | 'moderator' | 'member';
+  joined_at: number;
+  last_read_seq: number;
+}
+
+export interface Message {
+  id: Id;
+  room_id: Id;
+  seq: number;
+  sender_id: Id;
+  client_txn_id: string | null;
+  body: string;
+  reply_to: Id | null;
+  created_at: number;
+  edited_at: number | null;
+  deleted_at: number | null;
+}
+
+export interface RoomSummary {
+  room: Room;
+  role: Member['role'];
+  last_read_seq: number;
+  unread: number;
+  last_message: Message | null;
+  dm_peer_id: Id | null;
+}
+
+interface EventBase {
+  room_id: Id;
+  seq: number;
+  actor_id: Id;
+  created_at: number;
+}
+
+export type RoomEvent =
+  | (EventBase & { type: 'message.created' | 'message.updated' | 'message.deleted'; message: Message })
+  | (EventBase & { type: 'member.joined'; user_id: Id; role: Member['role'] })
+  | (EventBase & { type: 'member.left'; user_id: Id })
+  | (EventBase & { type: 'room.updated'; name: string; topic: string });
+
+export const kRoomEventTypes: ReadonlySet<string> = new Set([
+  'message.created', 'message.updated', 'message.deleted', 'member.joined', 'member.left', 'room.updated',
+]);
+
+export interface Session {
+  id: Id;
+  device: string;
+  created_at: number;
+  last_used: number;
+  expires_at: number;
+  current: boolean;
+}
+
+export interface LoginResult {
+  token: string;
+  session_id: Id;
+  expires_at: number;
+  user: User;
+}
+
+export interface HistoryPage {
+  messages: Message[];
+  has_more_before: boolean;
+  has_more_after: boolean;
+}
+
+export interface Ready {
+  user: User;
+  session_id: Id;
+  epoch: string;
+  rooms: RoomSummary[];
+  presence: Record<string, unknown>;
+}
+
+export interface Ack {
+  message_id: Id;
+  room_id: Id;
+  seq: number;
+  duplicate: boolean;
+}
+
+/** The stable error codes of docs/protocol.md, plus client-side ones (network, queue_full). */
+export type ErrorCode =
+  | 'invalid_argument' | 'invalid_json' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict'
+  | 'too_large' | 'rate_limited' | 'unavailable' | 'internal'
+  | 'network' | 'queue_full' | 'closed';
