@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+#include <atomic>
 #include <mutex>
+#include <thread>
 #include <unordered_set>
 #include <vector>
 
@@ -230,6 +232,68 @@ TEST_F(HubTest, SessionsRevokedReachTheUsersSessions) {
   EXPECT_EQ(a->got[0]->session_id, 99u);
   EXPECT_EQ(a->got[1]->session_id, 0u) << "0 = every session of the user";
   EXPECT_TRUE(other_user->got.empty());
+}
+
+TEST(HubConcurrency, ChurnOnATopicDoesNotDisturbStableFollowers) {
+  // A real in-process bus: publish runs the sink on the publishing thread.
+  class SyncBus final : public bus::Bus {
+   public:
+    void set_sink(Sink s) override {
+      std::lock_guard lock(mu_);
+      sink_ = std::move(s);
+    }
+    void subscribe(Topic t) override {
+      std::lock_guard lock(mu_);
+      topics_.insert(t);
+    }
+    void unsubscribe(Topic t) override {
+      std::lock_guard lock(mu_);
+      topics_.erase(t);
+    }
+    void publish(bus::Publication p) override {
+      Sink sink;
+      {
+        std::lock_guard lock(mu_);
+        if (!sink_ || !topics_.contains(p.topic)) return;
+        sink = sink_;
+      }
+      sink(p);
+    }
+
+   private:
+    std::mutex mu_;
+    Sink sink_;
+    std::unordered_set<Topic, bus::TopicHash> topics_;
+  } bus;
+  ops::Registry metrics;
+  Hub hub(bus, metrics);
+  auto stable = std::make_shared<FakeFollower>();
+  hub.impl().follow({kRoom, 1}, stable);
+
+  std::atomic<bool> stop{false};
+  std::thread churn([&] {
+    while (!stop.load()) {
+      auto f = std::make_shared<FakeFollower>();
+      hub.impl().follow({kRoom, 1}, f);
+      hub.impl().follow({kRoom, 2}, f);
+      hub.impl().unfollow({kRoom, 1}, f.get());
+      // f dies still following room 2: the Hub must cope with the dangling weak reference.
+    }
+  });
+  constexpr int kEvents = 3000;
+  std::thread publisher([&] {
+    for (int i = 1; i <= kEvents; ++i) {
+      hub.room_event(message_event(1, i));
+      if (i % 3 == 0) hub.room_event(message_event(2, i));
+    }
+  });
+  publisher.join();
+  stop.store(true);
+  churn.join();
+
+  ASSERT_EQ(stable->got.size(), static_cast<std::size_t>(kEvents));
+  for (int i = 0; i < kEvents; ++i) ASSERT_EQ(stable->got[i]->seq, i + 1) << "in publish order";
+  EXPECT_EQ(hub.impl().followers({kRoom, 1}), 1u);
 }
 
 TEST(HubEnvelope, PlainUserFramesPassThroughAndBadEnvelopesAreRejected) {
