@@ -1,0 +1,69 @@
+// app/app.tsx: the shell: auth screen or the two-pane chat (one pane at a time under 768px),
+// client-side routing (/ and /r/<room id>, served by the SPA fallback) and the polite live
+// region for new messages.
+import { useEffect } from 'preact/hooks';
+import { AuthScreen } from './auth_screen';
+import { Conversation } from './conversation';
+import { Sidebar } from './sidebar';
+import type { AppStore } from './store';
+
+function roomFromPath(path: string): string | null {
+  const m = /^\/r\/(\d{1,20})\/?$/.exec(path);
+  return m ? m[1] : null;
+}
+
+export function App({ store }: { store: AppStore }) {
+  const phase = store.phase.value;
+
+  useEffect(() => {
+    const sync = () => store.open(roomFromPath(location.pathname));
+    sync();
+    addEventListener('popstate', sync);
+    const vis = () => { const r = store.current.value; if (r && document.visibilityState === 'visible') store.markRead(r); };
+    document.addEventListener('visibilitychange', vis);
+    return () => { removeEventListener('popstate', sync); document.removeEventListener('visibilitychange', vis); };
+  }, []);
+
+  if (phase === 'loading') {
+    return <main class="splash" aria-busy="true"><img src="/icon.svg" alt="Parley" width="56" height="56" /></main>;
+  }
+  if (phase === 'signed_out') {
+    if (location.pathname !== '/') history.replaceState(null, '', '/');
+    return <AuthScreen store={store} />;
+  }
+
+  const navigate = (room: string | null) => {
+    const path = room ? `/r/${room}` : '/';
+    if (location.pathname !== path) history.pushState({ fromList: room !== null && store.current.value === null }, '', path);
+    store.open(room);
+  };
+  const back = () => {
+    if (history.state && (history.state as { fromList?: boolean }).fromList) history.back();
+    else navigate(null);
+  };
+
+  const currentId = store.current.value;
+  const current = currentId ? store.rooms.value.get(currentId) : undefined;
+  if (currentId && !current && store.connection.value === 'connected' && store.rooms.value.size > 0) {
+    // A stale link to a room we are not in (or left).
+    queueMicrotask(() => navigate(null));
+  }
+
+  return (
+    <div class="app" data-view={current ? 'conversation' : 'list'}>
+      <Sidebar store={store} navigate={navigate} />
+      <main class="main-pane">
+        {current ? (
+          <Conversation key={current.room.id} store={store} room={current} onBack={back} />
+        ) : (
+          <div class="placeholder">
+            <img src="/icon.svg" alt="" width="64" height="64" />
+            <h2>Pick a conversation</h2>
+            <p class="muted">Choose one on the left, or start a new one with the + button.</p>
+          </div>
+        )}
+      </main>
+      <div class="sr-only" aria-live="polite" aria-atomic="true">{store.announcement.value}</div>
+    </div>
+  );
+}

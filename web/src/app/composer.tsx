@@ -1,0 +1,61 @@
+// app/composer.tsx: the message composer. Enter sends, Shift+Enter adds a line, Up on an empty
+// composer edits your last message, Escape cancels a reply. Drafts are kept per room.
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { Id, Message } from '../sdk';
+import type { AppStore } from './store';
+
+const kMaxBodyBytes = 16 * 1024;
+
+interface Props {
+  store: AppStore; room: Id; title: string; replyTo: Message | null;
+  onCancelReply: () => void; onSend: (body: string) => void; onEditLast: () => void;
+}
+
+export function Composer({ store, room, title, replyTo, onCancelReply, onSend, onEditLast }: Props) {
+  const [text, setText] = useState(() => store.draft(room));
+  const ref = useRef<HTMLTextAreaElement>(null);
+
+  useEffect(() => { setText(store.draft(room)); }, [room]);
+  useEffect(() => { if (window.matchMedia('(min-width: 768px)').matches) ref.current?.focus(); }, [room, replyTo]);
+  useEffect(() => { // grow with the text, up to a limit (CSS max-height)
+    const t = ref.current;
+    if (!t) return;
+    t.style.height = 'auto';
+    t.style.height = `${t.scrollHeight}px`;
+  }, [text]);
+
+  const tooLong = new TextEncoder().encode(text).length > kMaxBodyBytes;
+
+  const submit = () => {
+    const body = text.replace(/^\s*\n|\s+$/g, '');
+    if (!body.trim() || tooLong) return;
+    onSend(body);
+    setText('');
+    store.setDraft(room, '');
+  };
+
+  return (
+    <div class="composer">
+      {replyTo && (
+        <div class="replying">
+          <span>Replying to <strong>{store.displayName(replyTo.sender_id)}</strong>: <span class="muted">{replyTo.body.slice(0, 80)}</span></span>
+          <button class="icon-button small" type="button" aria-label="Cancel reply" onClick={onCancelReply}>×</button>
+        </div>
+      )}
+      <form class="composer-row" onSubmit={(e) => { e.preventDefault(); submit(); }}>
+        <textarea ref={ref} rows={1} value={text} placeholder={`Message ${title}`} aria-label={`Message ${title}`}
+                  enterkeyhint="send"
+                  onInput={(e) => { setText(e.currentTarget.value); store.setDraft(room, e.currentTarget.value); }}
+                  onKeyDown={(e) => {
+                    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
+                    else if (e.key === 'Escape' && replyTo) { e.preventDefault(); onCancelReply(); }
+                    else if (e.key === 'ArrowUp' && !text) { e.preventDefault(); onEditLast(); }
+                  }} />
+        <button class="send" type="submit" aria-label="Send message" disabled={!text.trim() || tooLong}>
+          <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true"><path d="M4 12l16-8-6 16-2.5-6.5L4 12z" fill="currentColor" /></svg>
+        </button>
+      </form>
+      {tooLong && <p class="form-error" role="alert">This message is longer than 16 KB.</p>}
+    </div>
+  );
+}

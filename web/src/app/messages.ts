@@ -1,0 +1,72 @@
+// app/messages.ts: pure helpers for the conversation view: merging message lists that arrive
+// from history pages and live events in any order, and grouping by day and sender.
+import type { Message } from '../sdk';
+
+/** Of two copies of one message, the later state (deleted beats edited beats original). */
+export function newer(a: Message, b: Message): Message {
+  if (a.deleted_at !== null) return a;
+  if (b.deleted_at !== null) return b;
+  return (b.edited_at ?? 0) > (a.edited_at ?? 0) ? b : a;
+}
+
+/** Merges `incoming` into `list` (both ascending by seq): deduplicated by id, sorted by seq. */
+export function mergeMessages(list: readonly Message[], incoming: readonly Message[]): Message[] {
+  if (incoming.length === 0) return list as Message[];
+  const last = list[list.length - 1];
+  // Fast path: a live event that simply follows.
+  if (incoming.length === 1 && (!last || incoming[0].seq > last.seq)) return [...list, incoming[0]];
+  const byId = new Map<string, Message>();
+  for (const m of list) byId.set(m.id, m);
+  for (const m of incoming) {
+    const had = byId.get(m.id);
+    byId.set(m.id, had ? newer(had, m) : m);
+  }
+  return [...byId.values()].sort((a, b) => a.seq - b.seq);
+}
+
+export function sameDay(a: number, b: number): boolean {
+  const x = new Date(a);
+  const y = new Date(b);
+  return x.getFullYear() === y.getFullYear() && x.getMonth() === y.getMonth() && x.getDate() === y.getDate();
+}
+
+export interface MessageRow {
+  message: Message;
+  dayBreak: string | null;   // a day label shown above this message
+  continued: boolean;        // same sender as the previous message within a few minutes: no header
+}
+
+const kGroupGapMs = 5 * 60 * 1000;
+
+export function layoutRows(messages: readonly Message[], now = Date.now()): MessageRow[] {
+  const rows: MessageRow[] = [];
+  let prev: Message | null = null;
+  for (const m of messages) {
+    const newDay = !prev || !sameDay(prev.created_at, m.created_at);
+    const continued = !newDay && prev !== null && prev.sender_id === m.sender_id &&
+      m.created_at - prev.created_at < kGroupGapMs && prev.deleted_at === null && m.reply_to === null;
+    rows.push({ message: m, dayBreak: newDay ? dayLabel(m.created_at, now) : null, continued });
+    prev = m;
+  }
+  return rows;
+}
+
+export function dayLabel(t: number, now = Date.now()): string {
+  if (sameDay(t, now)) return 'Today';
+  if (sameDay(t, now - 86400000)) return 'Yesterday';
+  const d = new Date(t);
+  const sameYear = d.getFullYear() === new Date(now).getFullYear();
+  return d.toLocaleDateString(undefined, { weekday: 'long', month: 'long', day: 'numeric',
+                                           ...(sameYear ? {} : { year: 'numeric' }) });
+}
+
+export function timeLabel(t: number): string {
+  return new Date(t).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+}
+
+/** A short relative label for the room list: time today, weekday this week, date before. */
+export function shortWhen(t: number, now = Date.now()): string {
+  if (sameDay(t, now)) return timeLabel(t);
+  if (now - t < 6 * 86400000) return new Date(t).toLocaleDateString(undefined, { weekday: 'short' });
+  return new Date(t).toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
+}

@@ -1,0 +1,93 @@
+// app/sidebar.tsx: the room list (DMs and groups, sorted by activity, unread badges, last
+// message preview), the connection badge, "new conversation" and the account menu.
+import { useState } from 'preact/hooks';
+import type { RoomSummary } from '../sdk';
+import { Avatar } from './avatar';
+import { ConnectionBadge } from './connection_badge';
+import { shortWhen } from './messages';
+import { NewChatDialog } from './new_chat_dialog';
+import type { AppStore } from './store';
+
+export function Sidebar({ store, navigate }: { store: AppStore; navigate: (room: string | null) => void }) {
+  const [dialog, setDialog] = useState(false);
+  const [filter, setFilter] = useState('');
+  const me = store.me.value!;
+  const rooms = store.sortedRooms();
+  void store.users.value;
+  const q = filter.trim().toLowerCase();
+  const shown = q ? rooms.filter((s) => store.roomTitle(s).toLowerCase().includes(q)) : rooms;
+
+  return (
+    <aside class="sidebar" aria-label="Conversations">
+      <header class="sidebar-head">
+        <div class="brand small">
+          <img src="/icon.svg" alt="" width="28" height="28" />
+          <span>Parley</span>
+        </div>
+        <ConnectionBadge store={store} />
+        <button class="icon-button accent" type="button" aria-label="New conversation" title="New conversation"
+                onClick={() => setDialog(true)}>
+          <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true"><path d="M12 5v14M5 12h14" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" fill="none" /></svg>
+        </button>
+      </header>
+      <div class="sidebar-search">
+        <input type="search" placeholder="Filter conversations" aria-label="Filter conversations" value={filter}
+               onInput={(e) => setFilter(e.currentTarget.value)} />
+      </div>
+      <nav class="room-nav" aria-label="Rooms">
+        {rooms.length === 0 ? (
+          <div class="empty-list">
+            <p>No conversations yet.</p>
+            <button class="primary" type="button" onClick={() => setDialog(true)}>Start a conversation</button>
+          </div>
+        ) : (
+          <ul class="room-list">
+            {shown.map((s) => <RoomItem key={s.room.id} store={store} s={s} navigate={navigate} />)}
+          </ul>
+        )}
+      </nav>
+      <footer class="sidebar-foot">
+        <Avatar id={me.id} name={me.display_name || me.username} size={32} />
+        <div class="who">
+          <strong>{me.display_name || me.username}</strong>
+          <span class="muted">@{me.username}</span>
+        </div>
+        <button class="ghost" type="button" onClick={() => void store.signOut()}>Sign out</button>
+      </footer>
+      {dialog && <NewChatDialog store={store} onClose={(room) => { setDialog(false); if (room) navigate(room); }} />}
+    </aside>
+  );
+}
+
+function RoomItem({ store, s, navigate }: { store: AppStore; s: RoomSummary; navigate: (room: string) => void }) {
+  const title = store.roomTitle(s);
+  const unread = store.unread(s);
+  const active = store.current.value === s.room.id;
+  const last = s.last_message;
+  const me = store.me.value?.id;
+  let preview = 'No messages yet';
+  if (last) {
+    const who = last.sender_id === me ? 'You: ' : s.room.kind === 'group' ? `${store.displayName(last.sender_id)}: ` : '';
+    preview = last.deleted_at !== null ? `${who}Message deleted` : who + last.body.replace(/\s+/g, ' ');
+  }
+  const label = `${title}${unread ? `, ${unread} unread` : ''}`;
+  return (
+    <li>
+      <a href={`/r/${s.room.id}`} class={`room${active ? ' active' : ''}${unread ? ' has-unread' : ''}`}
+         aria-current={active ? 'page' : undefined} aria-label={label}
+         onClick={(e) => { e.preventDefault(); navigate(s.room.id); }}>
+        <Avatar id={s.room.kind === 'dm' ? s.dm_peer_id ?? s.room.id : s.room.id} name={title} size={40} group={s.room.kind === 'group'} />
+        <span class="room-text">
+          <span class="room-line">
+            <span class="room-title">{title}</span>
+            {last && <time class="room-when">{shortWhen(last.created_at)}</time>}
+          </span>
+          <span class="room-line">
+            <span class="room-preview">{preview}</span>
+            {unread > 0 && <span class="badge" aria-hidden="true">{unread > 99 ? '99+' : unread}</span>}
+          </span>
+        </span>
+      </a>
+    </li>
+  );
+}
