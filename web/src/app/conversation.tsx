@@ -140,7 +140,7 @@ function MessageItem({ store, room, m, dayBreak, continued, mine, editing, canMo
 
   return (
     <>
-      {dayBreak && <li class="day" role="separator" aria-label={dayBreak}><span>{dayBreak}</span></li>}
+      {dayBreak && <li class="day"><span>{dayBreak}</span></li>}
       <li class={`msg${continued ? ' continued' : ''}${mine ? ' mine' : ''}${deleted ? ' deleted' : ''}`}
           data-seq={m.seq} data-testid="message" tabIndex={-1}>
         <div class="msg-gutter">

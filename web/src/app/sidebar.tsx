@@ -70,11 +70,10 @@ function RoomItem({ store, s, navigate }: { store: AppStore; s: RoomSummary; nav
     const who = last.sender_id === me ? 'You: ' : s.room.kind === 'group' ? `${store.displayName(last.sender_id)}: ` : '';
     preview = last.deleted_at !== null ? `${who}Message deleted` : who + last.body.replace(/\s+/g, ' ');
   }
-  const label = `${title}${unread ? `, ${unread} unread` : ''}`;
   return (
     <li>
       <a href={`/r/${s.room.id}`} class={`room${active ? ' active' : ''}${unread ? ' has-unread' : ''}`}
-         aria-current={active ? 'page' : undefined} aria-label={label}
+         aria-current={active ? 'page' : undefined}
          onClick={(e) => { e.preventDefault(); navigate(s.room.id); }}>
         <Avatar id={s.room.kind === 'dm' ? s.dm_peer_id ?? s.room.id : s.room.id} name={title} size={40} group={s.room.kind === 'group'} />
         <span class="room-text">
@@ -84,7 +83,7 @@ function RoomItem({ store, s, navigate }: { store: AppStore; s: RoomSummary; nav
           </span>
           <span class="room-line">
             <span class="room-preview">{preview}</span>
-            {unread > 0 && <span class="badge" aria-hidden="true">{unread > 99 ? '99+' : unread}</span>}
+            {unread > 0 && <span class="badge">{unread > 99 ? '99+' : unread}<span class="sr-only"> unread</span></span>}
           </span>
         </span>
       </a>

@@ -143,14 +143,17 @@ describe('Gateway', () => {
     network.set(true);                               // reconnects at once, no backoff wait
     expect(sockets).toHaveLength(2);
     handshake([summary('r', 0)]);
-    const sends = last().sent.filter((f) => f.op === 'send');
-    expect(sends.map((f) => f.d)).toEqual([
+    const sends = () => last().sent.filter((f) => f.op === 'send').map((f) => f.d);
+    expect(sends()).toEqual([{ room_id: 'r', client_txn_id: a.client_txn_id, body: 'first' }]);
+    // The echo settles the first and lets the second go; its ack settles it.
+    last().recv('message.created', created('r', 1, { client_txn_id: a.client_txn_id }));
+    expect(sends()).toEqual([
       { room_id: 'r', client_txn_id: a.client_txn_id, body: 'first' },
       { room_id: 'r', client_txn_id: b.client_txn_id, body: 'second', reply_to: 'm9' },
     ]);
-    // The echo settles the first, the ack the second.
-    last().recv('message.created', created('r', 1, { client_txn_id: a.client_txn_id }));
+    last().recv('ack', { message_id: 'm1', room_id: 'r', seq: 1, duplicate: false }, `s:${a.client_txn_id}`);
     last().recv('ack', { message_id: 'm2', room_id: 'r', seq: 2, duplicate: false }, `s:${b.client_txn_id}`);
+    expect(sends()).toHaveLength(2);
     expect(gw.outbox.size).toBe(0);
   });
 
@@ -173,7 +176,7 @@ describe('Gateway', () => {
     gw.start();
     handshake([summary('r', 0)]);
     const a = gw.send('r', 'a');
-    const b = gw.send('r', 'b');
+    const b = gw.send('r2', 'b');
     last().recv('error', { code: 'rate_limited', message: 'slow down', retry_after_ms: 2000 }, `s:${a.client_txn_id}`);
     last().recv('error', { code: 'too_large', message: 'too big' }, `s:${b.client_txn_id}`);
     expect(gw.outbox.get(b.client_txn_id)?.state).toBe('failed');

@@ -338,7 +338,7 @@ export class Gateway extends Emitter<GatewayEvents> {
   private applyEvent(ev: RoomEvent): void {
     if (ev.type === 'message.created' && ev.message.client_txn_id) {
       // Our own echo (any of our sessions) settles the optimistic copy.
-      this.outbox.resolve(ev.message.client_txn_id);
+      if (this.outbox.resolve(ev.message.client_txn_id)) this.flush();
     }
     this.emit('event', ev);
   }
@@ -348,6 +348,7 @@ export class Gateway extends Emitter<GatewayEvents> {
     const pending = txn ? this.outbox.get(txn) : undefined;
     if (txn) this.outbox.resolve(txn);
     this.emit('ack', a, pending);
+    this.flush();
   }
 
   private onError(d: Record<string, unknown>, re: unknown): void {
@@ -358,16 +359,18 @@ export class Gateway extends Emitter<GatewayEvents> {
     });
     if (err.code === 'rate_limited' || err.code === 'unavailable') {
       // Transient: back in the queue, flushed again after the server's hint.
-      this.outbox.retry(txn);
-      this.timers.setTimeout(() => this.flush(), err.retryAfterMs ?? 1000);
+      const wait = err.retryAfterMs ?? 1000;
+      this.outbox.retry(txn, this.timers.now() + wait);
+      this.timers.setTimeout(() => this.flush(), wait);
       return;
     }
     this.outbox.fail(txn, err);
+    this.flush();
   }
 
   private flush(): void {
     if (!this.identified) return;
-    for (const e of this.outbox.takeQueued()) {
+    for (const e of this.outbox.takeQueued(this.timers.now())) {
       const d: Record<string, unknown> = { room_id: e.room_id, client_txn_id: e.client_txn_id, body: e.body };
       if (e.reply_to) d.reply_to = e.reply_to;
       if (!this.write({ op: 'send', id: `s:${e.client_txn_id}`, d })) {

@@ -3,13 +3,16 @@ import { ParleyError } from './errors';
 import { Outbox, newTxnId } from './outbox';
 
 describe('Outbox', () => {
-  it('keeps sends in order and hands each out once until the connection drops', () => {
+  it('keeps sends in order, one in flight per room, each handed out once until the connection drops', () => {
     const o = new Outbox();
     const a = o.add('r', 'one', null);
     const b = o.add('r', 'two', 'm1');
-    expect(o.takeQueued().map((e) => e.body)).toEqual(['one', 'two']);
-    expect(o.takeQueued()).toEqual([]);             // already on the wire
+    const c = o.add('other', 'elsewhere', null);
+    expect(o.takeQueued().map((e) => e.body)).toEqual(['one', 'elsewhere']);
+    expect(o.takeQueued()).toEqual([]);             // 'two' waits for 'one'
     o.resolve(a.client_txn_id);                     // acked
+    o.resolve(c.client_txn_id);
+    expect(o.takeQueued().map((e) => e.body)).toEqual(['two']);
     o.requeueSending();                             // the socket dropped before b's ack
     const again = o.takeQueued();
     expect(again.map((e) => e.client_txn_id)).toEqual([b.client_txn_id]); // same idempotency key

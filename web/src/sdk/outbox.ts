@@ -1,7 +1,7 @@
 // sdk/outbox.ts: Outbox, the queue of messages the user has sent that the server has not yet
 // acknowledged. It backs optimistic sending (the app shows pending entries in the conversation)
 // and offline sending (entries written while disconnected wait here and are flushed, in order,
-// when the gateway is ready again).
+// when the gateway is ready again, one at a time per room so that they keep their order).
 //
 // Each entry has a random client_txn_id, the server's idempotency key, so resending an entry
 // whose ack was lost never stores a second copy. An entry leaves the outbox when its ack, or
@@ -24,6 +24,7 @@ export interface PendingSend {
   state: PendingState;
   attempts: number;
   error: ParleyError | null;
+  notBefore: number;          // not resent before this time (ms), after a rate limit
 }
 
 export function newTxnId(random: () => number = Math.random): string {
@@ -51,7 +52,7 @@ export class Outbox {
       throw new ParleyError('queue_full', `more than ${this.capacity} messages waiting to be sent`);
     }
     const e: PendingSend = { client_txn_id, room_id, body, reply_to, created_at: this.now(),
-                             state: 'queued', attempts: 0, error: null };
+                             state: 'queued', attempts: 0, error: null, notBefore: 0 };
     this.entries.set(client_txn_id, e);
     this.changed();
     return e;
@@ -62,11 +63,20 @@ export class Outbox {
   all(): PendingSend[] { return [...this.entries.values()]; }
   forRoom(room: Id): PendingSend[] { return this.all().filter((e) => e.room_id === room); }
 
-  /** Entries to put on the wire now, oldest first; they become `sending`. */
-  takeQueued(): PendingSend[] {
+  /**
+   * Entries to put on the wire now; they become `sending`. One per room at a time, oldest
+   * first: the server may commit concurrent sends of one connection in any order, and a
+   * person's messages must appear in the order they were written. The next one goes out when
+   * the previous one is resolved.
+   */
+  takeQueued(now = this.now()): PendingSend[] {
     const out: PendingSend[] = [];
+    const busy = new Set<Id>();
+    for (const e of this.entries.values()) if (e.state === 'sending') busy.add(e.room_id);
     for (const e of this.entries.values()) {
-      if (e.state !== 'queued') continue;
+      if (e.state !== 'queued' || busy.has(e.room_id)) continue;
+      busy.add(e.room_id);                  // also when waiting: later ones keep their place
+      if (e.notBefore > now) continue;
       e.state = 'sending';
       e.attempts++;
       out.push(e);
@@ -99,12 +109,13 @@ export class Outbox {
     this.changed();
   }
 
-  /** Puts a failed (or rate-limited) entry back in the queue. */
-  retry(txn: string): void {
+  /** Puts a failed (or rate-limited) entry back in the queue, to go out at `notBefore`. */
+  retry(txn: string, notBefore = 0): void {
     const e = this.entries.get(txn);
-    if (!e || e.state === 'queued') return;
+    if (!e || (e.state === 'queued' && e.notBefore <= notBefore)) return;
     e.state = 'queued';
     e.error = null;
+    e.notBefore = notBefore;
     this.changed();
   }
 

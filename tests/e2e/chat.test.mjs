@@ -1,0 +1,282 @@
+// tests/e2e/chat.test.mjs: the web client end to end, in headless Chromium against a real
+// `parley serve` with a temporary store. The tests run in order and share users:
+// alice, bob and carol sign up in their own browser contexts.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { axeViolations, launchBrowser, screenshot, startServer, uniq } from './harness.mjs';
+
+const kPassword = 'correct horse battery';
+const kDesktop = { viewport: { width: 1280, height: 800 } };
+const kMobile = { viewport: { width: 360, height: 640 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
+
+let server;
+let browser;
+const users = {};
+const pageErrors = [];
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function newPage(opts = kDesktop) {
+  const ctx = await browser.newContext({ ...opts, serviceWorkers: 'block' });
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(10000);
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  await page.goto(server.url);
+  return { ctx, page };
+}
+
+async function signUp(key, display) {
+  const { ctx, page } = await newPage();
+  const username = uniq(key);
+  await page.getByRole('tab', { name: 'Create account' }).click();
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Display name').fill(display);
+  await page.getByLabel('Password').fill(kPassword);
+  await page.getByRole('button', { name: 'Create account', exact: true }).click();
+  await page.getByRole('navigation', { name: 'Rooms' }).waitFor();
+  users[key] = { ctx, page, username, display };
+  return users[key];
+}
+
+async function signIn(user, opts) {
+  const { ctx, page } = await newPage(opts);
+  await page.getByLabel('Username').fill(user.username);
+  await page.getByLabel('Password').fill(kPassword);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.getByRole('navigation', { name: 'Rooms' }).waitFor();
+  return { ctx, page };
+}
+
+function composer(page) {
+  return page.getByRole('textbox', { name: /^Message / });
+}
+
+async function send(page, text) {
+  const box = composer(page);
+  await box.fill(text);
+  await box.press('Enter');
+}
+
+function messageBody(page, text) {
+  return page.locator('[data-testid=message] .msg-body').getByText(text, { exact: true });
+}
+
+/** The message item whose own body is `text` (not one quoting it in a reply). */
+function messageItem(page, text) {
+  return page.locator('[data-testid=message]').filter({ has: page.locator('.msg-body').getByText(text, { exact: true }) });
+}
+
+async function waitForMessage(page, text) {
+  await messageBody(page, text).waitFor();
+}
+
+async function openRoom(page, title) {
+  await page.getByRole('navigation', { name: 'Rooms' }).getByRole('link', { name: new RegExp(`^${title}`) }).click();
+  await page.getByRole('heading', { level: 2, name: title }).waitFor();
+}
+
+async function connected(page) {
+  await page.locator('.conn-connected').waitFor();
+}
+
+test('two users sign up and DM each other live, both ways', async () => {
+  const alice = await signUp('alice', 'Alice Liddell');
+  await screenshot(alice.page, 'desktop-empty');
+  const bob = await signUp('bob', 'Bob Builder');
+  await connected(alice.page);
+  await connected(bob.page);
+
+  await alice.page.getByRole('button', { name: 'New conversation' }).click();
+  await alice.page.getByRole('searchbox', { name: 'Find a person' }).fill(bob.username);
+  await alice.page.getByRole('button', { name: /Bob Builder/ }).click();
+  await alice.page.getByRole('heading', { level: 2, name: 'Bob Builder' }).waitFor();
+  await send(alice.page, 'Hi Bob, are you around?');
+  await waitForMessage(alice.page, 'Hi Bob, are you around?');
+
+  // Bob's list gets the DM live with an unread badge and the preview.
+  const room = bob.page.getByRole('link', { name: /^Alice Liddell.*1 unread$/ });
+  await room.waitFor();
+  assert.match(await room.innerText(), /Hi Bob, are you around\?/);
+  await room.click();
+  await waitForMessage(bob.page, 'Hi Bob, are you around?');
+  await send(bob.page, 'Yes! What’s up?');
+  await waitForMessage(alice.page, 'Yes! What’s up?');
+  // Multi-line with Shift+Enter stays one message.
+  await composer(alice.page).fill('line one');
+  await composer(alice.page).press('Shift+Enter');
+  await composer(alice.page).pressSequentially('line two');
+  await composer(alice.page).press('Enter');
+  await bob.page.locator('.msg-body', { hasText: 'line one' }).filter({ hasText: 'line two' }).waitFor();
+  assert.equal(await messageBody(bob.page, 'Hi Bob, are you around?').count(), 1);
+});
+
+test('a group of three with a reply, an edit and a delete', async () => {
+  const { alice, bob } = users;
+  const carol = await signUp('carol', 'Carol Danvers');
+  await alice.page.getByRole('button', { name: 'New conversation' }).click();
+  await alice.page.getByRole('tab', { name: 'Group' }).click();
+  await alice.page.getByLabel('Group name').fill('Launch plan');
+  for (const u of [bob, carol]) {
+    await alice.page.getByRole('searchbox', { name: 'Add people' }).fill(u.username);
+    await alice.page.getByRole('button', { name: new RegExp(u.display) }).click();
+  }
+  await alice.page.getByRole('button', { name: /^Create group with 2 people/ }).click();
+  await alice.page.getByRole('heading', { level: 2, name: 'Launch plan' }).waitFor();
+  await send(alice.page, 'Kickoff is Monday at 10.');
+
+  await openRoom(bob.page, 'Launch plan');
+  await waitForMessage(bob.page, 'Kickoff is Monday at 10.');
+  const original = messageItem(bob.page, 'Kickoff is Monday at 10.');
+  await original.hover();
+  await original.getByRole('button', { name: 'Reply' }).click();
+  await bob.page.getByText('Replying to').waitFor();
+  await send(bob.page, 'Works for me.');
+
+  await openRoom(carol.page, 'Launch plan');
+  const reply = messageItem(carol.page, 'Works for me.');
+  await reply.waitFor();
+  assert.match(await reply.locator('.reply-quote').innerText(), /Alice Liddell[\s\S]*Kickoff is Monday at 10\./);
+  await waitForMessage(alice.page, 'Works for me.');
+
+  // Alice edits her message; everyone sees the new text marked as edited.
+  const mine = messageItem(alice.page, 'Kickoff is Monday at 10.');
+  await mine.hover();
+  await mine.getByRole('button', { name: 'Edit' }).click();
+  const edit = alice.page.getByRole('textbox', { name: 'Edit message' });
+  await edit.fill('Kickoff is Monday at 11.');
+  await edit.press('Enter');
+  await waitForMessage(carol.page, 'Kickoff is Monday at 11.');
+  await messageItem(carol.page, 'Kickoff is Monday at 11.').getByText('(edited)').waitFor();
+
+  // Carol writes something and deletes it; the others see a tombstone.
+  await send(carol.page, 'oops, wrong room');
+  await waitForMessage(bob.page, 'oops, wrong room');
+  const oops = messageItem(carol.page, 'oops, wrong room');
+  await oops.hover();
+  await oops.getByRole('button', { name: 'Delete' }).click();
+  await oops.getByRole('button', { name: 'Confirm delete' }).click();
+  await bob.page.getByText('This message was deleted.').waitFor();
+  assert.equal(await messageBody(bob.page, 'oops, wrong room').count(), 0);
+  await screenshot(bob.page, 'desktop-group');
+});
+
+test('reload keeps rooms and history', async () => {
+  const { alice } = users;
+  await alice.page.reload();
+  await alice.page.getByRole('heading', { level: 2, name: 'Launch plan' }).waitFor(); // the URL names the room
+  await waitForMessage(alice.page, 'Works for me.');
+  await waitForMessage(alice.page, 'Kickoff is Monday at 11.');
+  const list = alice.page.getByRole('navigation', { name: 'Rooms' });
+  await list.getByRole('link', { name: /^Bob Builder/ }).waitFor();
+  // Most recent activity first.
+  const titles = await list.locator('.room-title').allInnerTexts();
+  assert.deepEqual(titles, ['Launch plan', 'Bob Builder']);
+  await openRoom(alice.page, 'Bob Builder');
+  await waitForMessage(alice.page, 'Yes! What’s up?');
+});
+
+test('messages written offline are sent once each when the network returns', async () => {
+  const { alice, bob } = users;
+  await openRoom(bob.page, 'Launch plan');
+  await openRoom(alice.page, 'Launch plan');
+  await connected(bob.page);
+  await bob.ctx.setOffline(true);
+  await bob.page.locator('.conn-offline').waitFor();
+  await send(bob.page, 'offline one');
+  await send(bob.page, 'offline two');
+  await bob.page.getByText('2 messages will be sent when you are back.').waitFor();
+  assert.equal(await bob.page.locator('[data-testid=pending-message]').count(), 2);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(await messageBody(alice.page, 'offline one').count(), 0);
+
+  await bob.ctx.setOffline(false);
+  await waitForMessage(alice.page, 'offline one');
+  await waitForMessage(alice.page, 'offline two');
+  await bob.page.locator('[data-testid=pending-message]').first().waitFor({ state: 'detached' });
+  await new Promise((r) => setTimeout(r, 1000)); // give a duplicate time to show up
+  for (const page of [alice.page, bob.page]) {
+    assert.equal(await messageBody(page, 'offline one').count(), 1);
+    assert.equal(await messageBody(page, 'offline two').count(), 1);
+  }
+  // In order.
+  const bodies = await alice.page.locator('[data-testid=message] .msg-body').allInnerTexts();
+  assert.deepEqual(bodies.filter((b) => b.startsWith('offline ')), ['offline one', 'offline two']);
+  await screenshot(alice.page, 'desktop-conversation');
+});
+
+test('mobile 360x640: one pane at a time, back navigation, nothing scrolls sideways', async () => {
+  const { ctx, page } = await signIn(users.carol, kMobile);
+  const noSideScroll = () => page.evaluate(() => document.scrollingElement.scrollWidth <= window.innerWidth);
+  const sidebar = page.getByRole('complementary', { name: 'Conversations' });
+  await sidebar.waitFor();
+  assert.equal(await page.locator('.main-pane').isVisible(), false);
+  assert.ok(await noSideScroll());
+  await screenshot(page, 'mobile-list');
+
+  await page.getByRole('link', { name: /^Launch plan/ }).tap();
+  await page.getByRole('heading', { level: 2, name: 'Launch plan' }).waitFor();
+  assert.equal(await sidebar.isVisible(), false);
+  await waitForMessage(page, 'offline two');
+  assert.ok(await noSideScroll());
+  // Touch targets: send and back are at least 44 px.
+  for (const name of ['Back to conversations', 'Send message']) {
+    const box = await page.getByRole('button', { name }).boundingBox();
+    assert.ok(box.width >= 44 && box.height >= 44, `${name} is ${box.width}x${box.height}`);
+  }
+  await send(page, 'Sent from my phone');
+  await waitForMessage(users.alice.page, 'Sent from my phone');
+  await screenshot(page, 'mobile-conversation');
+  const a11y = await axeViolations(page);
+  assert.deepEqual(a11y, [], JSON.stringify(a11y, null, 1));
+
+  await page.getByRole('button', { name: 'Back to conversations' }).tap();
+  await sidebar.waitFor();
+  assert.equal(await page.locator('.main-pane').isVisible(), false);
+  assert.ok(await noSideScroll());
+  await ctx.close();
+});
+
+test('accessibility: no serious or critical axe violations on the main screens', async () => {
+  const { ctx, page } = await newPage();
+  await page.getByRole('tab', { name: 'Sign in' }).waitFor();
+  await screenshot(page, 'desktop-sign-in');
+  let v = await axeViolations(page);
+  assert.deepEqual(v, [], `sign-in: ${JSON.stringify(v, null, 1)}`);
+  await ctx.close();
+
+  const { alice } = users;
+  await openRoom(alice.page, 'Launch plan');
+  v = await axeViolations(alice.page);
+  assert.deepEqual(v, [], `conversation: ${JSON.stringify(v, null, 1)}`);
+  await alice.page.getByRole('button', { name: 'New conversation' }).click();
+  await alice.page.getByRole('dialog', { name: 'New conversation' }).waitFor();
+  v = await axeViolations(alice.page);
+  assert.deepEqual(v, [], `new conversation dialog: ${JSON.stringify(v, null, 1)}`);
+  await alice.page.keyboard.press('Escape');
+
+  // Dark theme follows the system.
+  const dark = await signIn(users.bob, { ...kDesktop, colorScheme: 'dark' });
+  await openRoom(dark.page, 'Launch plan');
+  await waitForMessage(dark.page, 'Sent from my phone');
+  v = await axeViolations(dark.page);
+  assert.deepEqual(v, [], `dark conversation: ${JSON.stringify(v, null, 1)}`);
+  await screenshot(dark.page, 'desktop-dark');
+  await dark.ctx.close();
+});
+
+test('signing out returns to the sign-in screen and ends the session', async () => {
+  const { alice } = users;
+  await alice.page.getByRole('button', { name: 'Sign out' }).click();
+  await alice.page.getByRole('tab', { name: 'Sign in' }).waitFor();
+  const status = await alice.page.evaluate(async () => (await fetch('/api/v1/users/me')).status);
+  assert.equal(status, 401);
+  assert.deepEqual(pageErrors, []);
+});
