@@ -1,5 +1,5 @@
 # Parley: the two commands that matter are `make run` and `make test`.
-.PHONY: all deps build build-asan run test test-unit test-asan bench bench-smoke clean format
+.PHONY: all deps build build-asan run test test-unit test-asan bench bench-smoke clean format web web-test
 
 BUILD_DIR  ?= build
 ASAN_DIR   ?= build-asan
@@ -22,7 +22,7 @@ build-asan: deps
 
 # Builds and starts Parley on http://127.0.0.1:8080 with its data in ./data (SQLite).
 run: build
-	$(PARLEY) serve --store.data_dir=$(DATA_DIR)
+	$(PARLEY) serve --store.data_dir=$(DATA_DIR) --http.web_root=web/dist
 
 # Every test suite: unit, store conformance, integration (real binary, real sockets).
 test: build
@@ -46,3 +46,22 @@ clean:
 
 format:
 	@find src bench tests -name '*.h' -o -name '*.cc' | xargs clang-format -i
+
+# ---- web client (web/): TypeScript SDK + Preact app, built with Vite into web/dist.
+# `make build` builds it too when npm is available; `make run` serves it; `make test` runs its
+# Vitest unit tests and the Playwright e2e suite (CTest labels web and e2e).
+NPM := $(shell command -v npm 2>/dev/null)
+
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	@touch $@
+
+web: web/node_modules/.package-lock.json
+	cd web && npm run --silent build
+
+web-test: web/node_modules/.package-lock.json
+	cd web && npm test
+
+ifneq ($(NPM),)
+build: web
+endif

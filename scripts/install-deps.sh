@@ -10,7 +10,14 @@ PACKAGES=(
   libfmt-dev libspdlog-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-websockets
+  chromium fonts-dejavu-core
 )
+# The web client (web/) needs Node.js >= 20.19 with npm. Debian 12's own nodejs is 18, too old
+# for Vite 8, so Node is not installed from here: use NodeSource's nodejs 20 package (it
+# includes npm). Without npm, `make build` skips the web client and its tests are not run.
+if ! command -v npm >/dev/null 2>&1; then
+  echo "note: npm not found; the web client will not be built (install Node.js >= 20.19)" >&2
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

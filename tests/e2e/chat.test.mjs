@@ -233,6 +233,10 @@ test('mobile 360x640: one pane at a time, back navigation, nothing scrolls sidew
   }
   await send(page, 'Sent from my phone');
   await waitForMessage(users.alice.page, 'Sent from my phone');
+  // The composer stays on screen (the page itself never scrolls; only the timeline does).
+  const box = await composer(page).boundingBox();
+  assert.ok(box.y >= 0 && box.y + box.height <= 640, `composer at ${box.y}+${box.height}`);
+  assert.equal(await page.evaluate(() => document.scrollingElement.scrollTop), 0);
   await screenshot(page, 'mobile-conversation');
   const a11y = await axeViolations(page);
   assert.deepEqual(a11y, [], JSON.stringify(a11y, null, 1));

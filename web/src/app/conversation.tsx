@@ -167,9 +167,11 @@ function MessageItem({ store, room, m, dayBreak, continued, mine, editing, canMo
           ) : deleted ? (
             <p class="msg-body tombstone">This message was deleted.</p>
           ) : (
-            <div class="msg-body" dangerouslySetInnerHTML={{ __html: html }} />
+            <div class="msg-body-row">
+              <div class="msg-body" dangerouslySetInnerHTML={{ __html: html }} />
+              {m.edited_at !== null && <span class="edited" title={`Edited ${new Date(m.edited_at).toLocaleString()}`}>(edited)</span>}
+            </div>
           )}
-          {m.edited_at !== null && !deleted && !editing && <span class="edited" title={new Date(m.edited_at).toLocaleString()}>(edited)</span>}
           {error && <p class="form-error" role="alert">{error}</p>}
         </div>
         {!deleted && !editing && (
