@@ -64,6 +64,29 @@ void load_access(store::Store& store, Id user_id, Id room_id, Callback<RoomAcces
   });
 }
 
+// The actor's access to a room plus a live (not deleted) message of that room.
+struct MessageAccess {
+  RoomAccess access;
+  core::Message message;
+};
+
+void load_message_access(store::Store& store, Id user_id, Id room_id, Id message_id,
+                         Callback<MessageAccess> done) {
+  load_access(store, user_id, room_id,
+              [&store, room_id, message_id, done = std::move(done)](
+                  core::Result<RoomAccess> a) mutable {
+                if (!a) return done(a.take_error());
+                store.message_by_id(message_id, [room_id, a = std::move(a.value()),
+                                                 done = std::move(done)](
+                                                    core::Result<core::Message> msg) mutable {
+                  if (!msg || msg->room_id != room_id || msg->deleted_at != 0) {
+                    return done(make_error(Errc::kNotFound, "message not found"));
+                  }
+                  done(MessageAccess{std::move(a), std::move(msg.value())});
+                });
+              });
+}
+
 }  // namespace
 
 ChatService::ChatService(Deps deps, ChatConfig config) : deps_(deps), config_(config) {}
@@ -306,32 +329,21 @@ void ChatService::edit(const Actor& who, Id room_id, Id message_id, std::string 
   auto& store = deps_.store;
   auto& publisher = deps_.publisher;
   std::int64_t now = deps_.clock.now_ms();
-  load_access(store, who.user_id, room_id,
-              [&store, &publisher, who, room_id, message_id, body = std::move(body), now,
-               done = std::move(done)](core::Result<RoomAccess> a) mutable {
-                if (!a) return done(a.take_error());
-                core::RoomKind kind = a->room.kind;
-                core::MemberRole mine = a->member.role;
-                store.message_by_id(message_id, [&store, &publisher, who, room_id, message_id,
-                                                 kind, mine, body = std::move(body), now,
-                                                 done = std::move(done)](
-                                                    core::Result<core::Message> msg) mutable {
-                  if (!msg || msg->room_id != room_id || msg->deleted_at != 0) {
-                    return done(make_error(Errc::kNotFound, "message not found"));
-                  }
-                  auto st = auth::authorize(auth::Subject{who.user_id, who.role, mine},
-                                            Action::kEditMessage,
-                                            auth::Target{kind, msg->sender_id, std::nullopt});
-                  if (!st) return done(st.take_error());
-                  store.edit_message(room_id, message_id, who.user_id, std::move(body),
-                                     who.user_id, now,
-                                     [&publisher, done = std::move(done)](
-                                         core::Result<core::RoomEvent> e) {
-                                       if (e) publisher.room_event(*e);
-                                       done(std::move(e));
-                                     });
-                });
-              });
+  load_message_access(
+      store, who.user_id, room_id, message_id,
+      [&store, &publisher, who, room_id, message_id, body = std::move(body), now,
+       done = std::move(done)](core::Result<MessageAccess> m) mutable {
+        if (!m) return done(m.take_error());
+        auto st = auth::authorize(subject(who, m->access.member), Action::kEditMessage,
+                                  auth::Target{m->access.room.kind, m->message.sender_id,
+                                               std::nullopt});
+        if (!st) return done(st.take_error());
+        store.edit_message(room_id, message_id, who.user_id, std::move(body), who.user_id, now,
+                           [&publisher, done = std::move(done)](core::Result<core::RoomEvent> e) {
+                             if (e) publisher.room_event(*e);
+                             done(std::move(e));
+                           });
+      });
 }
 
 void ChatService::remove_message(const Actor& who, Id room_id, Id message_id,
@@ -339,31 +351,23 @@ void ChatService::remove_message(const Actor& who, Id room_id, Id message_id,
   auto& store = deps_.store;
   auto& publisher = deps_.publisher;
   std::int64_t now = deps_.clock.now_ms();
-  load_access(store, who.user_id, room_id,
-              [&store, &publisher, who, room_id, message_id, now,
-               done = std::move(done)](core::Result<RoomAccess> a) mutable {
-                if (!a) return done(a.take_error());
-                core::RoomKind kind = a->room.kind;
-                core::MemberRole mine = a->member.role;
-                store.message_by_id(message_id, [&store, &publisher, who, room_id, message_id,
-                                                 kind, mine, now, done = std::move(done)](
-                                                    core::Result<core::Message> msg) mutable {
-                  if (!msg || msg->room_id != room_id || msg->deleted_at != 0) {
-                    return done(make_error(Errc::kNotFound, "message not found"));
-                  }
-                  auto st = auth::authorize(auth::Subject{who.user_id, who.role, mine},
-                                            Action::kDeleteMessage,
-                                            auth::Target{kind, msg->sender_id, std::nullopt});
-                  if (!st) return done(st.take_error());
-                  Id only_sender = msg->sender_id == who.user_id ? who.user_id : 0;
-                  store.delete_message(room_id, message_id, only_sender, who.user_id, now,
-                                       [&publisher, done = std::move(done)](
-                                           core::Result<core::RoomEvent> e) {
-                                         if (e) publisher.room_event(*e);
-                                         done(std::move(e));
-                                       });
-                });
-              });
+  load_message_access(
+      store, who.user_id, room_id, message_id,
+      [&store, &publisher, who, room_id, message_id, now,
+       done = std::move(done)](core::Result<MessageAccess> m) mutable {
+        if (!m) return done(m.take_error());
+        auto st = auth::authorize(subject(who, m->access.member), Action::kDeleteMessage,
+                                  auth::Target{m->access.room.kind, m->message.sender_id,
+                                               std::nullopt});
+        if (!st) return done(st.take_error());
+        // A moderator's deletion is not restricted to a sender; the sender's own is.
+        Id only_sender = m->message.sender_id == who.user_id ? who.user_id : 0;
+        store.delete_message(room_id, message_id, only_sender, who.user_id, now,
+                             [&publisher, done = std::move(done)](core::Result<core::RoomEvent> e) {
+                               if (e) publisher.room_event(*e);
+                               done(std::move(e));
+                             });
+      });
 }
 
 void ChatService::history(const Actor& who, store::HistoryQuery q,
