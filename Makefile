@@ -7,6 +7,10 @@ DATA_DIR   ?= ./data
 PARLEY     := $(BUILD_DIR)/src/app/parley
 JOBS       ?= $(shell nproc)
 
+# ccache hits across checkouts (a CI clone, a second work tree): paths relative to the tree.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
+
 all: build
 
 deps:
