@@ -34,6 +34,8 @@ std::string_view to_string(EventType t) {
     case EventType::kMemberJoined: return "member.joined";
     case EventType::kMemberLeft: return "member.left";
     case EventType::kRoomUpdated: return "room.updated";
+    case EventType::kReactionAdded: return "reaction.added";
+    case EventType::kReactionRemoved: return "reaction.removed";
   }
   return "unknown";
 }

@@ -33,7 +33,10 @@ struct User {
   Role role = Role::kUser;
   UserStatus status = UserStatus::kActive;
   std::int64_t created_at = 0;
-  std::int64_t last_seen = 0;
+  std::int64_t last_seen = 0;   // when the user was last connected (0 = never); not moved while invisible
+  // Privacy settings (the user's own).
+  bool read_receipts = true;    // false: others see "delivered" only, never "read"
+  bool invisible = false;       // true: presence shows the user as offline to everyone
 };
 
 struct Session {
@@ -62,6 +65,13 @@ struct Member {
   MemberRole role = MemberRole::kMember;
   std::int64_t joined_at = 0;
   std::int64_t last_read_seq = 0;
+  std::int64_t delivered_seq = 0;  // highest seq one of the member's devices holds (>= last_read_seq)
+};
+
+// One emoji's reactions on a message, in the order the emoji first appeared.
+struct ReactionCount {
+  std::string emoji;
+  std::int64_t count = 0;
 };
 
 struct Message {
@@ -75,6 +85,7 @@ struct Message {
   std::int64_t created_at = 0;
   std::int64_t edited_at = 0;
   std::int64_t deleted_at = 0;
+  std::vector<ReactionCount> reactions;  // filled by history reads; empty elsewhere
 };
 
 // Durable room events, each with a gap-free per-room seq assigned in the storing transaction.
@@ -85,6 +96,8 @@ enum class EventType {
   kMemberJoined,    // user_id set (and member_role)
   kMemberLeft,      // user_id set (left or removed by actor_id)
   kRoomUpdated,     // name/topic set
+  kReactionAdded,   // target_id (message), user_id, emoji, count (after the change)
+  kReactionRemoved, // target_id (message), user_id, emoji, count (after the change)
 };
 std::string_view to_string(EventType t);  // "message.created", ...
 
@@ -99,6 +112,29 @@ struct RoomEvent {
   MemberRole member_role = MemberRole::kMember;
   std::string name;                // room.updated
   std::string topic;               // room.updated
+  Id target_id = 0;                // reaction.* events: the message reacted to
+  std::string emoji;               // reaction.* events
+  std::int64_t count = 0;          // reaction.* events: that emoji's count on the message after it
+};
+
+// A member's read state in one room after a change (read marker, delivered position).
+struct ReadState {
+  Id room_id = 0;
+  Id user_id = 0;
+  std::int64_t last_read_seq = 0;
+  std::int64_t delivered_seq = 0;
+  std::int64_t unread = 0;       // as RoomSummary::unread, after the change
+  RoomKind room_kind = RoomKind::kGroup;
+  bool read_changed = false;
+  bool delivered_changed = false;
+  bool read_receipts = true;     // the member's privacy setting (others may see "read")
+};
+
+// Who holds / has read one message (group rooms, on request). Members whose read_receipts are
+// off appear in delivered_to only.
+struct MessageReceipts {
+  std::vector<Id> read_by;
+  std::vector<Id> delivered_to;  // includes everyone in read_by
 };
 
 // One row of "my rooms": the room, my membership, the newest visible message, my unread count.
@@ -108,6 +144,9 @@ struct RoomSummary {
   std::optional<Message> last_message;
   std::int64_t unread = 0;      // messages (not deleted, not mine) with seq > last_read_seq
   std::vector<Id> dm_peers;     // for DMs: the other member
+  // For DMs: the peer's positions (read is 0 when the peer does not share read receipts).
+  std::int64_t peer_delivered_seq = 0;
+  std::int64_t peer_read_seq = 0;
 };
 
 }  // namespace parley::core

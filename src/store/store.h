@@ -48,6 +48,8 @@ struct UserUpdate {
   std::optional<std::string> password_hash;
   std::optional<core::Role> role;
   std::optional<core::UserStatus> status;
+  std::optional<bool> read_receipts;
+  std::optional<bool> invisible;
 };
 
 struct UserQuery {
@@ -78,6 +80,12 @@ struct NewMessage {
   std::string body;
   Id reply_to = 0;            // must be a message of the same room (kInvalidArgument otherwise)
   std::int64_t created_at = 0;
+  // Optional: the caller's authorization decision, made inside the storing transaction from the
+  // sender's current room role (nullopt: not a member). A non-ok Status fails the append with
+  // that error. Lets the chat service decide through its policy without a separate read (which
+  // would also let two pipelined sends of one client overtake each other). Called on a store
+  // thread; must be quick and must not call the store.
+  std::function<core::Status(std::optional<core::MemberRole>)> authorize;
 };
 
 struct AppendResult {
@@ -93,6 +101,35 @@ struct HistoryQuery {
   Id around = 0;
   int limit = 50;  // 1..101 (REST asks for one extra row to learn whether more exist)
 };
+
+// A member's read state change (update_read_state).
+enum class ReadMode {
+  kForward,  // read_seq may only move forward: a lower one is kConflict (an equal one: no change)
+  kExact,    // read_seq is set as given, backwards too ("mark unread from here")
+};
+struct ReadUpdate {
+  Id room_id = 0;
+  Id user_id = 0;
+  std::int64_t read_seq = -1;       // -1: leave the read marker alone
+  std::int64_t delivered_seq = -1;  // -1: leave alone; lower than the stored one: no change
+  ReadMode mode = ReadMode::kForward;
+};
+
+struct ReactionUpdate {
+  Id room_id = 0;
+  Id message_id = 0;
+  Id user_id = 0;
+  std::string emoji;  // validated by the caller
+  bool add = true;    // false: remove
+  std::int64_t now = 0;
+};
+struct ReactionResult {
+  core::RoomEvent event;  // reaction.added / reaction.removed; unset (seq 0) when !changed
+  bool changed = false;   // false: the user had (add) / had not (remove) that reaction already
+};
+
+// Most distinct emoji on one message; a new one beyond this is kInvalidArgument.
+inline constexpr int kMaxReactionKinds = 20;
 
 class Store {
  public:
@@ -145,8 +182,9 @@ class Store {
                            Callback<core::RoomEvent> done) = 0;
 
   // --- messages and events
-  // Idempotent by (sender_id, client_txn_id). kForbidden if the sender is not a member (checked
-  // in the same transaction), kInvalidArgument for a reply_to outside the room.
+  // Idempotent by (sender_id, client_txn_id). Without m.authorize: kForbidden if the sender is not
+  // a member (checked in the same transaction); with it, whatever it decides. kInvalidArgument for
+  // a reply_to outside the room. Appends from one thread are committed in call order.
   virtual void append_message(NewMessage m, Callback<AppendResult> done) = 0;
   // message.updated event. only_sender != 0 restricts to that sender (kForbidden otherwise);
   // kNotFound for a deleted or unknown message or one in another room.
@@ -161,6 +199,44 @@ class Store {
   // Events with seq > after_seq, ascending, at most `limit`.
   virtual void events_since(Id room_id, std::int64_t after_seq, int limit,
                             Callback<std::vector<core::RoomEvent>> done) = 0;
+
+  // --- read state, receipts, reactions, presence (issue 3). Not pure: a backend that does not
+  // implement them fails with kInternal (inline); every shipped backend implements them.
+  //
+  // Moves a member's read marker and/or delivered position in one transaction. kNotFound when
+  // not a member; kInvalidArgument when a seq is beyond the room's last_seq (or < 0);
+  // kConflict when mode is kForward and read_seq is below the stored marker. The delivered
+  // position never goes down and is raised to the read marker (read implies delivered).
+  virtual void update_read_state(ReadUpdate u, Callback<core::ReadState> done);
+  // Sets the read marker of every room of the user to the room's last_seq; returns the rooms
+  // that changed.
+  virtual void mark_all_read(Id user_id, Callback<std::vector<core::ReadState>> done);
+  // Members other than the message's sender who hold / have read message seq `seq`.
+  virtual void message_receipts(Id room_id, std::int64_t seq, Id sender_id,
+                                Callback<core::MessageReceipts> done);
+  // Adds or removes one user's emoji on a live message of the room; a change is a durable
+  // reaction.* room event with the next seq. kNotFound for an unknown/deleted message or one of
+  // another room; kForbidden when the user is not a member (checked in the transaction);
+  // kInvalidArgument beyond kMaxReactionKinds.
+  virtual void set_reaction(ReactionUpdate u, Callback<ReactionResult> done);
+  // Records when the user was last seen connected.
+  virtual void set_last_seen(Id user_id, std::int64_t at, Callback<core::Ok> done);
 };
+
+inline void Store::update_read_state(ReadUpdate, Callback<core::ReadState> done) {
+  done(core::make_error(core::Errc::kInternal, "store: read state not supported"));
+}
+inline void Store::mark_all_read(Id, Callback<std::vector<core::ReadState>> done) {
+  done(core::make_error(core::Errc::kInternal, "store: read state not supported"));
+}
+inline void Store::message_receipts(Id, std::int64_t, Id, Callback<core::MessageReceipts> done) {
+  done(core::make_error(core::Errc::kInternal, "store: receipts not supported"));
+}
+inline void Store::set_reaction(ReactionUpdate, Callback<ReactionResult> done) {
+  done(core::make_error(core::Errc::kInternal, "store: reactions not supported"));
+}
+inline void Store::set_last_seen(Id, std::int64_t, Callback<core::Ok> done) {
+  done(core::make_error(core::Errc::kInternal, "store: last seen not supported"));
+}
 
 }  // namespace parley::store

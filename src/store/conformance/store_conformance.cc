@@ -944,6 +944,233 @@ TEST_P(StoreConformance, RoomsForUserNewestActivityFirstWithUnread) {
 }
 
 // =============================================================================================
+// Read state, receipts, reactions (issue 3)
+
+namespace {
+ReadUpdate read_to(const core::Room& room, const core::User& u, std::int64_t read,
+                   std::int64_t delivered = -1, ReadMode mode = ReadMode::kForward) {
+  ReadUpdate r;
+  r.room_id = room.id;
+  r.user_id = u.id;
+  r.read_seq = read;
+  r.delivered_seq = delivered;
+  r.mode = mode;
+  return r;
+}
+}  // namespace
+
+TEST_P(StoreConformance, ReadMarkerMovesForwardWithinTheRoomAndCountsUnread) {
+  auto alice = make_user("alice");
+  auto bob = make_user("bob");
+  auto room = make_group(alice, {bob});
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(send(room, alice, "m" + std::to_string(i)).ok());
+  auto upd = [&](ReadUpdate u) {
+    return call<core::ReadState>([&](auto d) { store().update_read_state(u, std::move(d)); });
+  };
+  auto r = upd(read_to(room, bob, 2));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(r->read_changed);
+  EXPECT_EQ(r->last_read_seq, 2);
+  EXPECT_EQ(r->delivered_seq, 2);  // read implies delivered
+  EXPECT_EQ(r->unread, 2);
+  EXPECT_EQ(r->room_kind, core::RoomKind::kGroup);
+
+  // Same value: no change. Backwards: conflict. Beyond last_seq: invalid. Not a member: 404.
+  r = upd(read_to(room, bob, 2));
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->read_changed);
+  auto back = upd(read_to(room, bob, 1));
+  ASSERT_FALSE(back.ok());
+  EXPECT_EQ(back.error().code, Errc::kConflict);
+  auto beyond = upd(read_to(room, bob, 5));
+  ASSERT_FALSE(beyond.ok());
+  EXPECT_EQ(beyond.error().code, Errc::kInvalidArgument);
+  auto carol = make_user("carol");
+  auto outsider = upd(read_to(room, carol, 1));
+  ASSERT_FALSE(outsider.ok());
+  EXPECT_EQ(outsider.error().code, Errc::kNotFound);
+
+  // Delivered moves on its own and never down.
+  r = upd(read_to(room, bob, -1, 4));
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->delivered_changed);
+  EXPECT_FALSE(r->read_changed);
+  EXPECT_EQ(r->delivered_seq, 4);
+  r = upd(read_to(room, bob, -1, 3));
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->delivered_changed);
+  EXPECT_EQ(r->delivered_seq, 4);
+
+  // Mark unread: exact mode goes backwards.
+  r = upd(read_to(room, bob, 1, -1, ReadMode::kExact));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->last_read_seq, 1);
+  EXPECT_EQ(r->unread, 3);
+  EXPECT_EQ(r->delivered_seq, 4);
+
+  // The summary agrees.
+  auto rooms = call<std::vector<core::RoomSummary>>(
+      [&](auto d) { store().rooms_for_user(bob.id, std::move(d)); });
+  ASSERT_TRUE(rooms.ok());
+  ASSERT_EQ(rooms->size(), 1u);
+  EXPECT_EQ((*rooms)[0].self.last_read_seq, 1);
+  EXPECT_EQ((*rooms)[0].self.delivered_seq, 4);
+  EXPECT_EQ((*rooms)[0].unread, 3);
+}
+
+TEST_P(StoreConformance, MarkAllReadAndReceiptsRespectPrivacy) {
+  auto alice = make_user("alice");
+  auto bob = make_user("bob");
+  auto carol = make_user("carol");
+  auto group = make_group(alice, {bob, carol});
+  auto dm = make_dm(alice, bob);
+  auto quiet = make_group(alice, {bob}, "quiet");
+  auto m1 = send(group, alice, "one");
+  ASSERT_TRUE(m1.ok());
+  ASSERT_TRUE(send(dm, alice, "hi").ok());
+
+  auto all = call<std::vector<core::ReadState>>(
+      [&](auto d) { store().mark_all_read(bob.id, std::move(d)); });
+  ASSERT_TRUE(all.ok()) << all.error().message;
+  ASSERT_EQ(all->size(), 2u);  // the quiet room had nothing to read
+  for (const auto& st : *all) {
+    EXPECT_EQ(st.unread, 0);
+    EXPECT_TRUE(st.read_changed);
+    EXPECT_EQ(st.room_kind, st.room_id == dm.id ? core::RoomKind::kDm : core::RoomKind::kGroup);
+  }
+  (void)quiet;
+
+  // Carol holds the message but has read receipts off after reading it.
+  ASSERT_TRUE(call<core::ReadState>([&](auto d) {
+                store().update_read_state(read_to(group, carol, 1), std::move(d));
+              }).ok());
+  UserUpdate priv;
+  priv.id = carol.id;
+  priv.read_receipts = false;
+  auto updated = call<core::User>([&](auto d) { store().update_user(priv, std::move(d)); });
+  ASSERT_TRUE(updated.ok());
+  EXPECT_FALSE(updated->read_receipts);
+  EXPECT_FALSE(updated->invisible);
+
+  auto rc = call<core::MessageReceipts>([&](auto d) {
+    store().message_receipts(group.id, m1->event.seq, alice.id, std::move(d));
+  });
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(rc->read_by, std::vector<Id>{bob.id});
+  std::vector<Id> both{bob.id, carol.id};
+  std::sort(both.begin(), both.end());
+  EXPECT_EQ(rc->delivered_to, both);
+
+  // The DM summary carries the peer's positions.
+  auto rooms = call<std::vector<core::RoomSummary>>(
+      [&](auto d) { store().rooms_for_user(alice.id, std::move(d)); });
+  ASSERT_TRUE(rooms.ok());
+  bool saw_dm = false;
+  for (const auto& s : *rooms) {
+    if (s.room.id != dm.id) continue;
+    saw_dm = true;
+    EXPECT_EQ(s.peer_read_seq, 1);
+    EXPECT_EQ(s.peer_delivered_seq, 1);
+  }
+  EXPECT_TRUE(saw_dm);
+}
+
+TEST_P(StoreConformance, ReactionsAreToggledSequencedAndCounted) {
+  auto alice = make_user("alice");
+  auto bob = make_user("bob");
+  auto carol = make_user("carol");
+  auto room = make_group(alice, {bob});
+  auto m = send(room, alice, "react to me");
+  ASSERT_TRUE(m.ok());
+  const Id mid = m->event.message->id;
+  auto react = [&](const core::User& u, const std::string& emoji, bool add, Id msg = 0) {
+    ReactionUpdate r;
+    r.room_id = room.id;
+    r.message_id = msg == 0 ? mid : msg;
+    r.user_id = u.id;
+    r.emoji = emoji;
+    r.add = add;
+    r.now = tick();
+    return call<ReactionResult>([&](auto d) { store().set_reaction(r, std::move(d)); });
+  };
+  auto a = react(alice, "👍", true);
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  EXPECT_TRUE(a->changed);
+  EXPECT_EQ(a->event.type, EventType::kReactionAdded);
+  EXPECT_EQ(a->event.seq, 2);
+  EXPECT_EQ(a->event.count, 1);
+  EXPECT_EQ(a->event.target_id, mid);
+  auto b = react(bob, "👍", true);
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->event.count, 2);
+  auto again = react(bob, "👍", true);  // already there: no event
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->changed);
+  ASSERT_TRUE(react(bob, ":party:", true).ok());
+  auto off = react(bob, "👍", false);
+  ASSERT_TRUE(off.ok());
+  EXPECT_TRUE(off->changed);
+  EXPECT_EQ(off->event.type, EventType::kReactionRemoved);
+  EXPECT_EQ(off->event.count, 1);
+  EXPECT_EQ(off->event.seq, 5);
+
+  // Outsiders, unknown messages, deleted messages.
+  auto outsider = react(carol, "👍", true);
+  ASSERT_FALSE(outsider.ok());
+  EXPECT_EQ(outsider.error().code, Errc::kForbidden);
+  auto unknown = react(alice, "👍", true, 42);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, Errc::kNotFound);
+
+  // Too many kinds.
+  for (int i = 0; i < kMaxReactionKinds - 2; ++i) {
+    ASSERT_TRUE(react(alice, "e" + std::to_string(i), true).ok());
+  }
+  auto full = react(alice, "one-too-many", true);
+  ASSERT_FALSE(full.ok());
+  EXPECT_EQ(full.error().code, Errc::kInvalidArgument);
+  EXPECT_TRUE(react(bob, "e0", true).ok());  // an existing kind is still fine
+
+  // History shows counts; events replay with emoji and count.
+  HistoryQuery hq;
+  hq.room_id = room.id;
+  auto h = call<std::vector<core::Message>>([&](auto d) { store().history(hq, std::move(d)); });
+  ASSERT_TRUE(h.ok());
+  ASSERT_EQ(h->size(), 1u);
+  ASSERT_EQ((*h)[0].reactions.size(), static_cast<std::size_t>(kMaxReactionKinds));
+  EXPECT_EQ((*h)[0].reactions[0].emoji, "👍");
+  EXPECT_EQ((*h)[0].reactions[0].count, 1);
+  auto events = all_events(room.id);
+  ASSERT_GE(events.size(), 5u);
+  EXPECT_EQ(events[2].type, EventType::kReactionAdded);
+  EXPECT_EQ(events[2].emoji, "👍");
+  EXPECT_EQ(events[2].count, 2);
+  EXPECT_EQ(events[2].user_id, bob.id);
+  EXPECT_EQ(events[2].target_id, mid);
+  EXPECT_FALSE(events[2].message.has_value());
+  EXPECT_EQ(events[4].type, EventType::kReactionRemoved);
+
+  ASSERT_TRUE(call<core::RoomEvent>([&](auto d) {
+                store().delete_message(room.id, mid, alice.id, alice.id, tick(), std::move(d));
+              }).ok());
+  auto dead = react(bob, "👍", true);
+  ASSERT_FALSE(dead.ok());
+  EXPECT_EQ(dead.error().code, Errc::kNotFound);
+}
+
+TEST_P(StoreConformance, LastSeenOnlyMovesForward) {
+  auto alice = make_user("alice");
+  ASSERT_TRUE(call<core::Ok>([&](auto d) { store().set_last_seen(alice.id, 5000, std::move(d)); }).ok());
+  ASSERT_TRUE(call<core::Ok>([&](auto d) { store().set_last_seen(alice.id, 4000, std::move(d)); }).ok());
+  auto u = call<core::User>([&](auto d) { store().user_by_id(alice.id, std::move(d)); });
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->last_seen, 5000);
+  auto none = call<core::Ok>([&](auto d) { store().set_last_seen(42, 1, std::move(d)); });
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code, Errc::kNotFound);
+}
+
+// =============================================================================================
 // Sequencing under concurrency and group commit
 
 TEST_P(StoreConformance, FiftyConcurrentSendersGetGapFreeSeqsInOrder) {

@@ -535,4 +535,30 @@ void SqliteStore::events_since(Id room_id, std::int64_t after_seq, int limit,
   });
 }
 
+void SqliteStore::update_read_state(ReadUpdate u, Callback<core::ReadState> done) {
+  write<core::ReadState>(std::move(done), [u](Conn& c) { return q::update_read_state(c, u); });
+}
+
+void SqliteStore::mark_all_read(Id user_id, Callback<std::vector<core::ReadState>> done) {
+  write<std::vector<core::ReadState>>(std::move(done),
+                                      [user_id](Conn& c) { return q::mark_all_read(c, user_id); });
+}
+
+void SqliteStore::message_receipts(Id room_id, std::int64_t seq, Id sender_id,
+                                   Callback<core::MessageReceipts> done) {
+  read<core::MessageReceipts>(std::move(done), [room_id, seq, sender_id](Conn& c) {
+    return q::message_receipts(c, room_id, seq, sender_id);
+  });
+}
+
+void SqliteStore::set_reaction(ReactionUpdate u, Callback<ReactionResult> done) {
+  write<ReactionResult>(std::move(done),
+                        [u = std::move(u)](Conn& c) { return q::set_reaction(c, u); });
+}
+
+void SqliteStore::set_last_seen(Id user_id, std::int64_t at, Callback<core::Ok> done) {
+  write<core::Ok>(std::move(done),
+                  [user_id, at](Conn& c) { return q::set_last_seen(c, user_id, at); });
+}
+
 }  // namespace parley::store

@@ -95,6 +95,13 @@ class SqliteStore final : public Store {
   void events_since(Id room_id, std::int64_t after_seq, int limit,
                     Callback<std::vector<core::RoomEvent>> done) override;
 
+  void update_read_state(ReadUpdate u, Callback<core::ReadState> done) override;
+  void mark_all_read(Id user_id, Callback<std::vector<core::ReadState>> done) override;
+  void message_receipts(Id room_id, std::int64_t seq, Id sender_id,
+                        Callback<core::MessageReceipts> done) override;
+  void set_reaction(ReactionUpdate u, Callback<ReactionResult> done) override;
+  void set_last_seen(Id user_id, std::int64_t at, Callback<core::Ok> done) override;
+
  private:
   // Null when the store was opened without a registry.
   struct Metrics {

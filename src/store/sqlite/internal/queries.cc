@@ -101,6 +101,25 @@ CREATE TABLE events(
   PRIMARY KEY(room_id, seq)
 ) WITHOUT ROWID;
 )sql"},
+    // Issue 3: delivered positions, privacy settings, reactions (events gain emoji and count).
+    {2, R"sql(
+ALTER TABLE members ADD COLUMN delivered_seq INTEGER NOT NULL DEFAULT 0;
+UPDATE members SET delivered_seq = last_read_seq;
+ALTER TABLE users ADD COLUMN read_receipts INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE users ADD COLUMN invisible INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN emoji TEXT;
+ALTER TABLE events ADD COLUMN count INTEGER;
+
+-- One row per (message, emoji, user). room_id is denormalised for per-room cleanup.
+CREATE TABLE reactions(
+  message_id  INTEGER NOT NULL,
+  emoji       TEXT NOT NULL,
+  user_id     INTEGER NOT NULL,
+  room_id     INTEGER NOT NULL,
+  created_at  INTEGER NOT NULL,
+  PRIMARY KEY(message_id, emoji, user_id)
+) WITHOUT ROWID;
+)sql"},
 };
 
 constexpr const char* kCreateMigrationsTable =
@@ -147,14 +166,17 @@ core::EventType parse_event_type(std::string_view s) {
   using core::EventType;
   for (EventType t : {EventType::kMessageCreated, EventType::kMessageUpdated,
                       EventType::kMessageDeleted, EventType::kMemberJoined,
-                      EventType::kMemberLeft, EventType::kRoomUpdated}) {
+                      EventType::kMemberLeft, EventType::kRoomUpdated,
+                      EventType::kReactionAdded, EventType::kReactionRemoved}) {
     if (core::to_string(t) == s) return t;
   }
   return EventType::kMessageCreated;
 }
 
 // --- row readers (column order matches the *_COLS macros)
-#define USER_COLS "id, username, display_name, email, password_hash, role, status, created_at, last_seen"
+#define USER_COLS \
+  "id, username, display_name, email, password_hash, role, status, created_at, last_seen, " \
+  "read_receipts, invisible"
 core::User read_user(const Stmt& s, int o = 0) {
   core::User u;
   u.id = s.id(o + 0);
@@ -166,6 +188,8 @@ core::User read_user(const Stmt& s, int o = 0) {
   u.status = parse_status(s.text_view(o + 6));
   u.created_at = s.i64(o + 7);
   u.last_seen = s.i64(o + 8);
+  u.read_receipts = s.i64(o + 9) != 0;
+  u.invisible = s.i64(o + 10) != 0;
   return u;
 }
 
@@ -195,7 +219,7 @@ core::Room read_room(const Stmt& s, int o = 0) {
   return r;
 }
 
-#define MEMBER_COLS "room_id, user_id, role, joined_at, last_read_seq"
+#define MEMBER_COLS "room_id, user_id, role, joined_at, last_read_seq, delivered_seq"
 core::Member read_member(const Stmt& s, int o = 0) {
   core::Member m;
   m.room_id = s.id(o + 0);
@@ -203,6 +227,7 @@ core::Member read_member(const Stmt& s, int o = 0) {
   m.role = core::parse_member_role(s.text_view(o + 2)).value_or(core::MemberRole::kMember);
   m.joined_at = s.i64(o + 3);
   m.last_read_seq = s.i64(o + 4);
+  m.delivered_seq = s.i64(o + 5);
   return m;
 }
 
@@ -238,7 +263,8 @@ core::Result<std::int64_t> next_seq(Conn& c, Id room_id) {
 core::Status insert_event(Conn& c, const core::RoomEvent& e) {
   PARLEY_SQL(s, c,
              "INSERT INTO events(room_id, seq, type, actor_id, created_at, message_id, user_id, "
-             "member_role, name, topic) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+             "member_role, name, topic, emoji, count) "
+             "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
   std::string_view type = core::to_string(e.type);
   s.bind_id(1, e.room_id).bind(2, e.seq).bind(3, type).bind_id(4, e.actor_id).bind(5, e.created_at);
   if (e.message) s.bind_id(6, e.message->id);
@@ -248,6 +274,9 @@ core::Status insert_event(Conn& c, const core::RoomEvent& e) {
     s.bind_id(7, e.user_id).bind(8, role);
   }
   if (e.type == core::EventType::kRoomUpdated) s.bind(9, e.name).bind(10, e.topic);
+  if (e.type == core::EventType::kReactionAdded || e.type == core::EventType::kReactionRemoved) {
+    s.bind_id(6, e.target_id).bind_id(7, e.user_id).bind(11, e.emoji).bind(12, e.count);
+  }
   return s.exec("insert event");
 }
 
@@ -272,8 +301,8 @@ core::Status require_user(Conn& c, Id user_id) {
 core::Status insert_member(Conn& c, Id room_id, Id user_id, core::MemberRole role,
                            std::int64_t joined_at, std::int64_t last_read_seq) {
   PARLEY_SQL(s, c,
-             "INSERT INTO members(room_id, user_id, role, joined_at, last_read_seq) "
-             "VALUES(?1, ?2, ?3, ?4, ?5)");
+             "INSERT INTO members(room_id, user_id, role, joined_at, last_read_seq, delivered_seq) "
+             "VALUES(?1, ?2, ?3, ?4, ?5, ?5)");
   std::string_view r = core::to_string(role);
   s.bind_id(1, room_id).bind_id(2, user_id).bind(3, r).bind(4, joined_at).bind(5, last_read_seq);
   auto st = s.exec("insert member");
@@ -417,7 +446,9 @@ core::Result<core::User> update_user(Conn& c, const UserUpdate& u) {
   PARLEY_SQL(s, c,
              "UPDATE users SET display_name = COALESCE(?2, display_name), "
              "email = COALESCE(?3, email), password_hash = COALESCE(?4, password_hash), "
-             "role = COALESCE(?5, role), status = COALESCE(?6, status) WHERE id = ?1 "
+             "role = COALESCE(?5, role), status = COALESCE(?6, status), "
+             "read_receipts = COALESCE(?7, read_receipts), invisible = COALESCE(?8, invisible) "
+             "WHERE id = ?1 "
              "RETURNING " USER_COLS);
   s.bind_id(1, u.id);
   if (u.display_name) s.bind(2, *u.display_name);
@@ -426,6 +457,8 @@ core::Result<core::User> update_user(Conn& c, const UserUpdate& u) {
   std::string_view role, status;
   if (u.role) s.bind(5, role = core::to_string(*u.role));
   if (u.status) s.bind(6, status = core::to_string(*u.status));
+  if (u.read_receipts) s.bind(7, std::int64_t{*u.read_receipts ? 1 : 0});
+  if (u.invisible) s.bind(8, std::int64_t{*u.invisible ? 1 : 0});
   auto row = step_one(s, "update user");
   if (!row) return row.take_error();
   if (!*row) return not_found("user");
@@ -712,7 +745,7 @@ core::Result<std::vector<core::RoomSummary>> rooms_for_user(Conn& c, Id user_id)
   {
     PARLEY_SQL(s, c,
                "SELECT r.id, r.kind, r.name, r.topic, r.created_by, r.created_at, r.last_seq, "
-               "m.room_id, m.user_id, m.role, m.joined_at, m.last_read_seq "
+               "m.room_id, m.user_id, m.role, m.joined_at, m.last_read_seq, m.delivered_seq "
                "FROM members m JOIN rooms r ON r.id = m.room_id WHERE m.user_id = ?1");
     s.bind_id(1, user_id);
     int rc;
@@ -744,10 +777,17 @@ core::Result<std::vector<core::RoomSummary>> rooms_for_user(Conn& c, Id user_id)
       rs.unread = s.i64(0);
     }
     if (rs.room.kind == core::RoomKind::kDm) {
-      PARLEY_SQL(s, c, "SELECT user_id FROM members WHERE room_id = ?1 AND user_id <> ?2");
+      PARLEY_SQL(s, c,
+                 "SELECT m.user_id, m.delivered_seq, m.last_read_seq, u.read_receipts "
+                 "FROM members m JOIN users u ON u.id = m.user_id "
+                 "WHERE m.room_id = ?1 AND m.user_id <> ?2");
       s.bind_id(1, rs.room.id).bind_id(2, user_id);
       int rc;
-      while ((rc = s.step()) == SQLITE_ROW) rs.dm_peers.push_back(s.id(0));
+      while ((rc = s.step()) == SQLITE_ROW) {
+        rs.dm_peers.push_back(s.id(0));
+        rs.peer_delivered_seq = s.i64(1);
+        rs.peer_read_seq = s.i64(3) != 0 ? s.i64(2) : 0;
+      }
       if (rc != SQLITE_DONE) return step_error(s, rc, "dm peers");
     }
   }
@@ -783,12 +823,20 @@ core::Result<AppendResult> append_message(Conn& c, const NewMessage& m) {
   {
     PARLEY_SQL(s, c,
                "SELECT EXISTS(SELECT 1 FROM rooms WHERE id = ?1), "
-               "EXISTS(SELECT 1 FROM members WHERE room_id = ?1 AND user_id = ?2)");
+               "(SELECT role FROM members WHERE room_id = ?1 AND user_id = ?2)");
     s.bind_id(1, m.room_id).bind_id(2, m.sender_id);
     auto row = step_one(s, "check membership");
     if (!row) return row.take_error();
     if (s.i64(0) == 0) return not_found("room");
-    if (s.i64(1) == 0) return make_error(Errc::kForbidden, "not a member of the room");
+    std::optional<core::MemberRole> role;
+    if (!s.is_null(1)) {
+      role = core::parse_member_role(s.text_view(1)).value_or(core::MemberRole::kMember);
+    }
+    if (m.authorize) {
+      if (auto st = m.authorize(role); !st) return st.take_error();
+    } else if (!role) {
+      return make_error(Errc::kForbidden, "not a member of the room");
+    }
   }
   if (m.reply_to != 0) {
     PARLEY_SQL(s, c, "SELECT room_id FROM messages WHERE id = ?1");
@@ -915,6 +963,17 @@ core::Result<std::vector<core::Message>> history(Conn& c, const HistoryQuery& q)
     st = older(INT64_MAX, limit);
   }
   if (!st) return st.take_error();
+  // Reactions per message, emoji in the order they first appeared.
+  for (core::Message& m : out) {
+    if (m.deleted_at != 0) continue;
+    PARLEY_SQL(r, c,
+               "SELECT emoji, count(*) FROM reactions WHERE message_id = ?1 "
+               "GROUP BY emoji ORDER BY min(created_at), emoji");
+    r.bind_id(1, m.id);
+    int rc;
+    while ((rc = r.step()) == SQLITE_ROW) m.reactions.push_back({r.text(0), r.i64(1)});
+    if (rc != SQLITE_DONE) return step_error(r, rc, "reactions");
+  }
   return out;
 }
 
@@ -924,7 +983,7 @@ core::Result<std::vector<core::RoomEvent>> events_since(Conn& c, Id room_id,
   PARLEY_SQL(s, c,
              "SELECT e.seq, e.type, e.actor_id, e.created_at, e.user_id, e.member_role, e.name, "
              "e.topic, e.message_id, m.id, m.room_id, m.seq, m.sender_id, m.client_txn_id, "
-             "m.body, m.reply_to, m.created_at, m.edited_at, m.deleted_at "
+             "m.body, m.reply_to, m.created_at, m.edited_at, m.deleted_at, e.emoji, e.count "
              "FROM events e LEFT JOIN messages m ON m.id = e.message_id "
              "WHERE e.room_id = ?1 AND e.seq > ?2 ORDER BY e.seq LIMIT ?3");
   s.bind_id(1, room_id).bind(2, after_seq).bind(3, limit);
@@ -943,11 +1002,226 @@ core::Result<std::vector<core::RoomEvent>> events_since(Conn& c, Id room_id,
     }
     e.name = s.text(6);
     e.topic = s.text(7);
-    if (!s.is_null(8) && !s.is_null(9)) e.message = read_message(s, 9);
+    if (e.type == core::EventType::kReactionAdded || e.type == core::EventType::kReactionRemoved) {
+      e.target_id = s.id(8);
+      e.emoji = s.text(19);
+      e.count = s.i64(20);
+    } else if (!s.is_null(8) && !s.is_null(9)) {
+      e.message = read_message(s, 9);
+    }
     out.push_back(std::move(e));
   }
   if (rc != SQLITE_DONE) return step_error(s, rc, "events since");
   return out;
+}
+
+// =============================================================================================
+// Read state, receipts, reactions, last seen
+
+namespace {
+
+// Unread count as RoomSummary::unread defines it.
+core::Result<std::int64_t> unread_count(Conn& c, Id room_id, Id user_id, std::int64_t after) {
+  PARLEY_SQL(s, c,
+             "SELECT count(*) FROM messages WHERE room_id = ?1 AND seq > ?2 "
+             "AND deleted_at = 0 AND sender_id <> ?3");
+  s.bind_id(1, room_id).bind(2, after).bind_id(3, user_id);
+  auto row = step_one(s, "unread");
+  if (!row) return row.take_error();
+  return s.i64(0);
+}
+
+}  // namespace
+
+core::Result<core::ReadState> update_read_state(Conn& c, const ReadUpdate& u) {
+  core::ReadState out;
+  out.room_id = u.room_id;
+  out.user_id = u.user_id;
+  std::int64_t last_seq = 0;
+  {
+    PARLEY_SQL(s, c,
+               "SELECT m.last_read_seq, m.delivered_seq, r.last_seq, r.kind, us.read_receipts "
+               "FROM members m JOIN rooms r ON r.id = m.room_id JOIN users us ON us.id = m.user_id "
+               "WHERE m.room_id = ?1 AND m.user_id = ?2");
+    s.bind_id(1, u.room_id).bind_id(2, u.user_id);
+    auto row = step_one(s, "read state");
+    if (!row) return row.take_error();
+    if (!*row) return not_found("member");
+    out.last_read_seq = s.i64(0);
+    out.delivered_seq = s.i64(1);
+    last_seq = s.i64(2);
+    out.room_kind = parse_kind(s.text_view(3));
+    out.read_receipts = s.i64(4) != 0;
+  }
+  for (std::int64_t v : {u.read_seq, u.delivered_seq}) {
+    if (v > last_seq) {
+      return make_error(Errc::kInvalidArgument,
+                        "seq: beyond the room's last_seq (" + std::to_string(last_seq) + ")");
+    }
+  }
+  if (u.read_seq < -1 || u.delivered_seq < -1) {
+    return make_error(Errc::kInvalidArgument, "seq: must be >= 0");
+  }
+  std::int64_t read = out.last_read_seq;
+  if (u.read_seq >= 0) {
+    if (u.mode == ReadMode::kForward && u.read_seq < out.last_read_seq) {
+      return make_error(Errc::kConflict, "read marker is already at seq " +
+                                             std::to_string(out.last_read_seq) +
+                                             "; it only moves forward (use mark unread)");
+    }
+    read = u.read_seq;
+  }
+  std::int64_t delivered = std::max({out.delivered_seq, u.delivered_seq, read});
+  out.read_changed = read != out.last_read_seq;
+  out.delivered_changed = delivered != out.delivered_seq;
+  if (out.read_changed || out.delivered_changed) {
+    PARLEY_SQL(s, c,
+               "UPDATE members SET last_read_seq = ?3, delivered_seq = ?4 "
+               "WHERE room_id = ?1 AND user_id = ?2");
+    s.bind_id(1, u.room_id).bind_id(2, u.user_id).bind(3, read).bind(4, delivered);
+    if (auto st = s.exec("update read state"); !st) return st.take_error();
+  }
+  out.last_read_seq = read;
+  out.delivered_seq = delivered;
+  auto unread = unread_count(c, u.room_id, u.user_id, read);
+  if (!unread) return unread.take_error();
+  out.unread = *unread;
+  return out;
+}
+
+core::Result<std::vector<core::ReadState>> mark_all_read(Conn& c, Id user_id) {
+  std::vector<core::ReadState> out;
+  {
+    PARLEY_SQL(s, c,
+               "UPDATE members SET last_read_seq = r.last_seq, "
+               "delivered_seq = max(members.delivered_seq, r.last_seq) "
+               "FROM rooms r WHERE r.id = members.room_id AND members.user_id = ?1 "
+               "AND members.last_read_seq < r.last_seq "
+               "RETURNING room_id, last_read_seq, delivered_seq");
+    s.bind_id(1, user_id);
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) {
+      core::ReadState st;
+      st.room_id = s.id(0);
+      st.user_id = user_id;
+      st.last_read_seq = s.i64(1);
+      st.delivered_seq = s.i64(2);
+      st.read_changed = true;
+      st.delivered_changed = true;  // may already have been there; harmless for receipts
+      out.push_back(std::move(st));
+    }
+    if (rc != SQLITE_DONE) return step_error(s, rc, "mark all read");
+  }
+  bool receipts = true;
+  {
+    PARLEY_SQL(s, c, "SELECT read_receipts FROM users WHERE id = ?1");
+    s.bind_id(1, user_id);
+    auto row = step_one(s, "read receipts setting");
+    if (!row) return row.take_error();
+    if (*row) receipts = s.i64(0) != 0;
+  }
+  for (core::ReadState& st : out) {
+    st.read_receipts = receipts;
+    {
+      PARLEY_SQL(k, c, "SELECT kind FROM rooms WHERE id = ?1");
+      k.bind_id(1, st.room_id);
+      auto row = step_one(k, "room kind");
+      if (!row) return row.take_error();
+      if (*row) st.room_kind = parse_kind(k.text_view(0));
+    }
+    auto unread = unread_count(c, st.room_id, user_id, st.last_read_seq);
+    if (!unread) return unread.take_error();
+    st.unread = *unread;
+  }
+  std::sort(out.begin(), out.end(),
+            [](const core::ReadState& a, const core::ReadState& b) { return a.room_id < b.room_id; });
+  return out;
+}
+
+core::Result<core::MessageReceipts> message_receipts(Conn& c, Id room_id, std::int64_t seq,
+                                                     Id sender_id) {
+  PARLEY_SQL(s, c,
+             "SELECT m.user_id, m.last_read_seq >= ?2 AND u.read_receipts <> 0, "
+             "m.delivered_seq >= ?2 OR m.last_read_seq >= ?2 "
+             "FROM members m JOIN users u ON u.id = m.user_id "
+             "WHERE m.room_id = ?1 AND m.user_id <> ?3 ORDER BY m.user_id");
+  s.bind_id(1, room_id).bind(2, seq).bind_id(3, sender_id);
+  core::MessageReceipts out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    if (s.i64(1) != 0) out.read_by.push_back(s.id(0));
+    if (s.i64(2) != 0) out.delivered_to.push_back(s.id(0));
+  }
+  if (rc != SQLITE_DONE) return step_error(s, rc, "receipts");
+  return out;
+}
+
+core::Result<ReactionResult> set_reaction(Conn& c, const ReactionUpdate& u) {
+  {
+    auto member = exists(c, kIsMember, u.room_id, u.user_id);
+    if (!member) return member.take_error();
+    if (!*member) return make_error(Errc::kForbidden, "not a member of the room");
+  }
+  auto m = load_message(c, u.message_id);
+  if (!m) return m.take_error();
+  if (m->room_id != u.room_id || m->deleted_at != 0) return not_found("message");
+  if (u.add) {
+    PARLEY_SQL(s, c,
+               "SELECT count(DISTINCT emoji), sum(emoji = ?2) FROM reactions WHERE message_id = ?1");
+    s.bind_id(1, u.message_id).bind(2, u.emoji);
+    auto row = step_one(s, "reaction kinds");
+    if (!row) return row.take_error();
+    if (s.i64(1) == 0 && s.i64(0) >= kMaxReactionKinds) {
+      return make_error(Errc::kInvalidArgument,
+                        "emoji: a message has at most " + std::to_string(kMaxReactionKinds) +
+                            " different reactions");
+    }
+  }
+  if (u.add) {
+    PARLEY_SQL(s, c,
+               "INSERT OR IGNORE INTO reactions(message_id, emoji, user_id, room_id, created_at) "
+               "VALUES(?1, ?2, ?3, ?4, ?5)");
+    s.bind_id(1, u.message_id).bind(2, u.emoji).bind_id(3, u.user_id).bind_id(4, u.room_id)
+        .bind(5, u.now);
+    if (auto st = s.exec("add reaction"); !st) return st.take_error();
+  } else {
+    PARLEY_SQL(s, c, "DELETE FROM reactions WHERE message_id = ?1 AND emoji = ?2 AND user_id = ?3");
+    s.bind_id(1, u.message_id).bind(2, u.emoji).bind_id(3, u.user_id);
+    if (auto st = s.exec("remove reaction"); !st) return st.take_error();
+  }
+  if (c.changes() == 0) return ReactionResult{};
+  std::int64_t count = 0;
+  {
+    PARLEY_SQL(s, c, "SELECT count(*) FROM reactions WHERE message_id = ?1 AND emoji = ?2");
+    s.bind_id(1, u.message_id).bind(2, u.emoji);
+    auto row = step_one(s, "reaction count");
+    if (!row) return row.take_error();
+    count = s.i64(0);
+  }
+  auto seq = next_seq(c, u.room_id);
+  if (!seq) return seq.take_error();
+  ReactionResult out;
+  out.changed = true;
+  core::RoomEvent& e = out.event;
+  e.room_id = u.room_id;
+  e.seq = *seq;
+  e.type = u.add ? core::EventType::kReactionAdded : core::EventType::kReactionRemoved;
+  e.actor_id = u.user_id;
+  e.created_at = u.now;
+  e.user_id = u.user_id;
+  e.target_id = u.message_id;
+  e.emoji = u.emoji;
+  e.count = count;
+  if (auto st = insert_event(c, e); !st) return st.take_error();
+  return out;
+}
+
+core::Result<core::Ok> set_last_seen(Conn& c, Id user_id, std::int64_t at) {
+  PARLEY_SQL(s, c, "UPDATE users SET last_seen = max(last_seen, ?2) WHERE id = ?1");
+  s.bind_id(1, user_id).bind(2, at);
+  if (auto st = s.exec("set last seen"); !st) return st.take_error();
+  if (c.changes() == 0) return not_found("user");
+  return core::Ok{};
 }
 
 }  // namespace parley::store::sqlite_internal

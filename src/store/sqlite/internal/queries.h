@@ -59,8 +59,15 @@ core::Result<core::RoomEvent> delete_message(Conn& c, core::Id room_id, core::Id
                                              core::Id only_sender, core::Id actor,
                                              std::int64_t now);
 
+core::Result<core::ReadState> update_read_state(Conn& c, const ReadUpdate& u);
+core::Result<std::vector<core::ReadState>> mark_all_read(Conn& c, core::Id user_id);
+core::Result<ReactionResult> set_reaction(Conn& c, const ReactionUpdate& u);
+core::Result<core::Ok> set_last_seen(Conn& c, core::Id user_id, std::int64_t at);
+
 // --- reads
 core::Result<core::Ok> ping(Conn& c);
+core::Result<core::MessageReceipts> message_receipts(Conn& c, core::Id room_id, std::int64_t seq,
+                                                     core::Id sender_id);
 core::Result<core::User> user_by_id(Conn& c, core::Id id);
 core::Result<core::User> user_by_username(Conn& c, const std::string& username);
 core::Result<std::vector<core::User>> list_users(Conn& c, const UserQuery& q);
