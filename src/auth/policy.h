@@ -20,6 +20,10 @@ enum class Action {
   kRemoveMember,      // owner/moderator removes a plain member; owner removes anyone but self
   kLeaveRoom,         // any member of a group; not a DM
   kAdministerUsers,   // create users, set roles, deactivate: admins
+  kReact,             // add/remove one's own reaction: any member (the message must be live)
+  kMarkRead,          // move one's own read marker / delivered position: any member
+  kViewReceipts,      // who read / holds a message: any member
+  kTyping,            // typing notifications: any member
 };
 
 struct Subject {

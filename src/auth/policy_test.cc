@@ -23,6 +23,14 @@ TEST(Policy, MembersReadAndSend) {
   EXPECT_TRUE(authorize(member(MemberRole::kMember), Action::kSendMessage));
 }
 
+TEST(Policy, MembersReactReadAndTypeOutsidersDoNotLearnTheRoom) {
+  for (Action a : {Action::kReact, Action::kMarkRead, Action::kViewReceipts, Action::kTyping}) {
+    EXPECT_TRUE(authorize(member(MemberRole::kMember), a));
+    EXPECT_EQ(authorize(outsider(), a).error().code, Errc::kNotFound);
+    EXPECT_EQ(authorize(outsider(Role::kAdmin), a).error().code, Errc::kNotFound);
+  }
+}
+
 TEST(Policy, OnlyTheSenderEdits) {
   Target own{RoomKind::kGroup, 1, std::nullopt};
   Target theirs{RoomKind::kGroup, 2, std::nullopt};

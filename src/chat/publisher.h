@@ -21,6 +21,13 @@ class Publisher {
   // Sessions of `user_id` were revoked: one (`session_id`) or all (`session_id` == 0).
   // Connected gateway sessions close with the final "session revoked" code.
   virtual void sessions_revoked(core::Id user_id, core::Id session_id) = 0;
+
+  // The user's own read state in a room changed (read marker): to all of that user's sessions,
+  // so reading on one device clears the badge on the others. Not a room event.
+  virtual void read_state(const core::ReadState& s) { (void)s; }
+  // A DM member's delivered/read position changed: an ephemeral `receipt` to the room's
+  // sessions (read left out when the member does not share read receipts).
+  virtual void receipt(const core::ReadState& s) { (void)s; }
 };
 
 // Does nothing; for tools (CLI admin commands) that change state without connected clients.
