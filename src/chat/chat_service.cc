@@ -306,21 +306,17 @@ void ChatService::send(const Actor& who, SendRequest req, Callback<store::Append
   m.body = std::move(req.body);
   m.reply_to = req.reply_to;
   m.created_at = deps_.clock.now_ms();
-  load_access(store, who.user_id, req.room_id,
-              [&store, &publisher, who, m = std::move(m),
-               done = std::move(done)](core::Result<RoomAccess> a) mutable {
-                if (!a) return done(a.take_error());
-                if (auto st = auth::authorize(subject(who, a->member), Action::kSendMessage); !st) {
-                  return done(st.take_error());
-                }
-                // The store re-checks membership inside the transaction (a concurrent removal).
-                store.append_message(std::move(m), [&publisher, done = std::move(done)](
-                                                       core::Result<store::AppendResult> r) {
-                  if (!r) return done(hide_membership(r.take_error()));
-                  if (!r->duplicate) publisher.room_event(r->event);
-                  done(std::move(r));
-                });
-              });
+  // The policy decides inside the storing transaction, on the sender's current membership: no
+  // separate read, so a client's pipelined sends are committed in the order it sent them.
+  m.authorize = [who](std::optional<core::MemberRole> role) {
+    return auth::authorize(auth::Subject{who.user_id, who.role, role}, Action::kSendMessage);
+  };
+  store.append_message(std::move(m), [&publisher, done = std::move(done)](
+                                         core::Result<store::AppendResult> r) {
+    if (!r) return done(hide_membership(r.take_error()));
+    if (!r->duplicate) publisher.room_event(r->event);
+    done(std::move(r));
+  });
 }
 
 void ChatService::edit(const Actor& who, Id room_id, Id message_id, std::string body,

@@ -5,8 +5,9 @@
 // committed it, in seq order per room, and `done` is called after publishing, so a sender's ack
 // never precedes the broadcast of the same message to its other sessions' queues.
 //
-// Threading: every method returns at once and calls `done` exactly once on a store thread.
-// Thread-safe; holds no locks while calling out.
+// Threading: every method returns at once and calls `done` exactly once: on a store thread, or
+// inline when the request is rejected before reaching the store (invalid input). Thread-safe;
+// holds no locks while calling out. Sends from one thread are committed in call order.
 #pragma once
 
 #include <cstdint>

@@ -226,5 +226,22 @@ TEST_F(ChatServiceTest, EventsArePublishedInSeqOrderUnderConcurrentSenders) {
   }
 }
 
+TEST_F(ChatServiceTest, PipelinedSendsOfOneClientCommitInSendOrder) {
+  auto room = group(alice_, {bob_.user_id});
+  std::vector<std::future<core::Result<store::AppendResult>>> results;
+  for (int i = 0; i < 100; ++i) {  // sent back to back, like a client pipelining frames
+    auto p = std::make_shared<std::promise<core::Result<store::AppendResult>>>();
+    results.push_back(p->get_future());
+    chat_->send(alice_, SendRequest{room.id, "p" + std::to_string(i), "m", 0},
+                [p](core::Result<store::AppendResult> r) { p->set_value(std::move(r)); });
+  }
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(results[i].wait_for(std::chrono::seconds(20)), std::future_status::ready);
+    auto r = results[i].get();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->event.seq, i + 1) << "send " << i << " overtaken";
+  }
+}
+
 }  // namespace
 }  // namespace parley::chat
