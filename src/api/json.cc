@@ -28,7 +28,12 @@ json::object to_json(const core::User& u, bool with_private) {
   o["role"] = core::to_string(u.role);
   o["status"] = core::to_string(u.status);
   o["created_at"] = u.created_at;
-  if (with_private) o["email"] = u.email;
+  o["last_seen"] = time_or_null(u.last_seen);
+  if (with_private) {
+    o["email"] = u.email;
+    o["read_receipts"] = u.read_receipts;
+    o["invisible"] = u.invisible;
+  }
   return o;
 }
 
@@ -50,6 +55,7 @@ json::object to_json(const core::Member& m) {
   o["role"] = core::to_string(m.role);
   o["joined_at"] = m.joined_at;
   o["last_read_seq"] = m.last_read_seq;
+  o["delivered_seq"] = m.delivered_seq;
   return o;
 }
 
@@ -65,6 +71,12 @@ json::object to_json(const core::Message& m) {
   o["created_at"] = m.created_at;
   o["edited_at"] = time_or_null(m.edited_at);
   o["deleted_at"] = time_or_null(m.deleted_at);
+  json::array reactions;
+  reactions.reserve(m.reactions.size());
+  for (const core::ReactionCount& r : m.reactions) {
+    reactions.push_back(json::object{{"emoji", r.emoji}, {"count", r.count}});
+  }
+  o["reactions"] = std::move(reactions);
   return o;
 }
 
@@ -76,6 +88,11 @@ json::object to_json(const core::RoomSummary& s) {
   o["unread"] = s.unread;
   o["last_message"] = s.last_message ? json::value(to_json(*s.last_message)) : json::value(nullptr);
   o["dm_peer_id"] = s.dm_peers.empty() ? json::value(nullptr) : json::value(ids(s.dm_peers.front()));
+  o["delivered_seq"] = s.self.delivered_seq;
+  if (s.room.kind == core::RoomKind::kDm) {
+    o["peer_delivered_seq"] = s.peer_delivered_seq;
+    o["peer_read_seq"] = s.peer_read_seq;
+  }
   return o;
 }
 
@@ -103,7 +120,44 @@ json::object to_json(const core::RoomEvent& e) {
       o["name"] = e.name;
       o["topic"] = e.topic;
       break;
+    case core::EventType::kReactionAdded:
+    case core::EventType::kReactionRemoved:
+      o["message_id"] = ids(e.target_id);
+      o["user_id"] = ids(e.user_id);
+      o["emoji"] = e.emoji;
+      o["count"] = e.count;
+      break;
   }
+  return o;
+}
+
+json::object to_json(const core::ReadState& s) {
+  json::object o;
+  o["room_id"] = ids(s.room_id);
+  o["last_read_seq"] = s.last_read_seq;
+  o["delivered_seq"] = s.delivered_seq;
+  o["unread"] = s.unread;
+  return o;
+}
+
+json::object receipt_json(const core::ReadState& s) {
+  json::object o;
+  o["room_id"] = ids(s.room_id);
+  o["user_id"] = ids(s.user_id);
+  o["delivered_seq"] = s.delivered_seq;
+  o["read_seq"] = s.read_receipts ? json::value(s.last_read_seq) : json::value(nullptr);
+  return o;
+}
+
+json::object to_json(const core::MessageReceipts& r) {
+  json::object o;
+  json::array read, delivered;
+  for (core::Id id : r.read_by) read.push_back(ids(id));
+  for (core::Id id : r.delivered_to) delivered.push_back(ids(id));
+  o["read_count"] = static_cast<std::int64_t>(r.read_by.size());
+  o["delivered_count"] = static_cast<std::int64_t>(r.delivered_to.size());
+  o["read_by"] = std::move(read);
+  o["delivered_to"] = std::move(delivered);
   return o;
 }
 

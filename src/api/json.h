@@ -24,6 +24,13 @@ json::object to_json(const core::Message& m);
 json::object to_json(const core::RoomSummary& s);
 json::object to_json(const core::RoomEvent& e);
 json::object to_json(const core::Session& s, core::Id current_session_id);
+// The user's own read state in a room: {room_id, last_read_seq, delivered_seq, unread}.
+json::object to_json(const core::ReadState& s);
+// A receipt as others see it: {room_id, user_id, delivered_seq, read_seq (null when the user
+// does not share read receipts)}.
+json::object receipt_json(const core::ReadState& s);
+// {read_count, delivered_count, read_by: [id], delivered_to: [id]}.
+json::object to_json(const core::MessageReceipts& r);
 
 // A server frame {"op": op, "re"?: re, "d"?: d} serialised.
 std::string frame(std::string_view op, const json::value& d, std::string_view re = {});

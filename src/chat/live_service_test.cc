@@ -96,7 +96,7 @@ class LiveServiceTest : public ::testing::Test {
     return wait<core::Room>([&](auto d) { chat_->create_group(owner, req, std::move(d)); }).value();
   }
   core::Room dm(const auth::Actor& a, const auth::Actor& b) {
-    return wait<core::Room>([&](auto d) { chat_->open_dm(a, b.user_id, std::move(d)); }).value();
+    return wait<store::DmResult>([&](auto d) { chat_->open_dm(a, b.user_id, std::move(d)); }).value().room;
   }
   core::RoomEvent send(const auth::Actor& who, Id room, const std::string& body = "hi") {
     auto r = wait<store::AppendResult>([&](auto d) {

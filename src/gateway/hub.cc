@@ -236,4 +236,16 @@ void Hub::sessions_revoked(core::Id user_id, core::Id session_id) {
                                       std::make_shared<const std::string>(encode_revoked(session_id))});
 }
 
+void Hub::read_state(const core::ReadState& s) {
+  impl_->bus.publish(bus::Publication{
+      bus::Topic{bus::Topic::Kind::kUser, s.user_id}, 0,
+      std::make_shared<const std::string>(api::frame("read.updated", api::to_json(s)))});
+}
+
+void Hub::receipt(const core::ReadState& s) {
+  impl_->bus.publish(bus::Publication{
+      bus::Topic{bus::Topic::Kind::kRoom, s.room_id}, 0,
+      std::make_shared<const std::string>(api::frame("receipt", api::receipt_json(s)))});
+}
+
 }  // namespace parley::gateway

@@ -27,6 +27,9 @@ class Hub final : public chat::Publisher {
   void room_event(const core::RoomEvent& e) override;
   void room_joined(core::Id user_id, const core::Room& room) override;
   void sessions_revoked(core::Id user_id, core::Id session_id) override;
+  // `read.updated` on the user's topic; `receipt` (seq 0) on a DM's room topic.
+  void read_state(const core::ReadState& s) override;
+  void receipt(const core::ReadState& s) override;
 
   struct Impl;  // session registry; defined in hub.cc, used by the session code
   Impl& impl() { return *impl_; }
