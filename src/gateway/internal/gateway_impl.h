@@ -9,12 +9,16 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 
+#include "chat/live_service.h"
 #include "gateway/gateway.h"
+#include "gateway/presence.h"
 #include "gateway/room_cursor.h"
 
 namespace parley::gateway {
@@ -44,6 +48,7 @@ class SessionHandle {
 
 struct Gateway::Impl {
   Impl(Deps d, ops::GatewayConfig c);
+  ~Impl();
 
   // Registers an open session; false when draining (the session must close with 1012).
   bool add(const std::shared_ptr<SessionHandle>& s);
@@ -52,15 +57,30 @@ struct Gateway::Impl {
   void drain();
   bool draining() const { return draining_.load(); }
 
+  // Announces presence changes now (the pump calls it every flush_interval_ms; tests may too).
+  void flush_presence(std::int64_t now_ms);
+
   Deps deps;
   ops::GatewayConfig config;
   GatewayMetrics metrics;
   Frame hello;  // {"op":"hello","d":{heartbeat_ms, protocol, max_frame_bytes}}, encoded once
+  // Read markers, receipts, privacy settings for gateway ops (stateless; publishes via the Hub).
+  chat::LiveService live;
+  // Presence of this node's users; its changes go out from the presence pump thread (a
+  // std::thread owned here, started in the constructor, stopped by drain() or the destructor).
+  PresenceTracker presence;
 
  private:
+  void presence_loop();
+  void stop_presence();
+
   std::atomic<bool> draining_{false};
   mutable std::mutex mu_;
   std::unordered_map<const SessionHandle*, std::weak_ptr<SessionHandle>> sessions_;
+  std::mutex pump_mu_;
+  std::condition_variable pump_cv_;
+  bool pump_stop_ = false;
+  std::thread pump_;
 };
 
 }  // namespace parley::gateway
