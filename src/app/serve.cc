@@ -67,6 +67,7 @@ int serve(const ops::Config& config) {
   http::Api api({auth_service, chat_service, *store, clock, metrics}, config.http);
   net::Server server({api, gateway, metrics}, config.http);
 
+  server.set_shutdown_grace_ms(config.shutdown_grace_ms);
   auto port = server.listen();
   if (!port) {
     std::cerr << "parley: " << port.error().message << "\n";

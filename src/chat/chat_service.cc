@@ -125,7 +125,7 @@ void ChatService::create_group(const Actor& who, CreateGroupRequest req,
       });
 }
 
-void ChatService::open_dm(const Actor& who, Id peer, Callback<core::Room> done) {
+void ChatService::open_dm(const Actor& who, Id peer, Callback<store::DmResult> done) {
   if (peer == who.user_id) {
     return done(make_error(Errc::kInvalidArgument, "user_id: cannot open a DM with yourself"));
   }
@@ -147,7 +147,7 @@ void ChatService::open_dm(const Actor& who, Id peer, Callback<core::Room> done) 
                                publisher.room_joined(me, r->room);
                                publisher.room_joined(peer, r->room);
                              }
-                             done(std::move(r->room));
+                             done(std::move(r));
                            });
   });
 }

@@ -64,9 +64,9 @@ class ChatService {
   ChatService(Deps deps, ChatConfig config);
 
   void create_group(const Actor& who, CreateGroupRequest req, Callback<core::Room> done);
-  // The DM with `peer`, created on first use. kInvalidArgument for a DM with oneself,
+  // The DM with `peer`, created on first use (`created` says whether this call created it). kInvalidArgument for a DM with oneself,
   // kNotFound for an unknown or deactivated peer.
-  void open_dm(const Actor& who, Id peer, Callback<core::Room> done);
+  void open_dm(const Actor& who, Id peer, Callback<store::DmResult> done);
   void room(const Actor& who, Id room_id, Callback<RoomDetails> done);
   void list_rooms(const Actor& who, Callback<std::vector<core::RoomSummary>> done);
   void update_room(const Actor& who, Id room_id, std::optional<std::string> name,

@@ -102,15 +102,17 @@ class ChatServiceTest : public ::testing::Test {
 };
 
 TEST_F(ChatServiceTest, OneDmPerPairCreatedOnFirstUse) {
-  auto a = wait<core::Room>([&](auto d) { chat_->open_dm(alice_, bob_.user_id, std::move(d)); });
-  auto b = wait<core::Room>([&](auto d) { chat_->open_dm(bob_, alice_.user_id, std::move(d)); });
+  auto a = wait<store::DmResult>([&](auto d) { chat_->open_dm(alice_, bob_.user_id, std::move(d)); });
+  auto b = wait<store::DmResult>([&](auto d) { chat_->open_dm(bob_, alice_.user_id, std::move(d)); });
   ASSERT_TRUE(a && b);
-  EXPECT_EQ(a->id, b->id);
-  EXPECT_EQ(a->kind, core::RoomKind::kDm);
+  EXPECT_TRUE(a->created);
+  EXPECT_FALSE(b->created);
+  EXPECT_EQ(a->room.id, b->room.id);
+  EXPECT_EQ(a->room.kind, core::RoomKind::kDm);
   EXPECT_EQ(pub_.joined.size(), 2u);  // announced once, to both
-  auto self = wait<core::Room>([&](auto d) { chat_->open_dm(alice_, alice_.user_id, std::move(d)); });
+  auto self = wait<store::DmResult>([&](auto d) { chat_->open_dm(alice_, alice_.user_id, std::move(d)); });
   EXPECT_EQ(self.error().code, Errc::kInvalidArgument);
-  auto ghost = wait<core::Room>([&](auto d) { chat_->open_dm(alice_, 12345, std::move(d)); });
+  auto ghost = wait<store::DmResult>([&](auto d) { chat_->open_dm(alice_, 12345, std::move(d)); });
   EXPECT_EQ(ghost.error().code, Errc::kNotFound);
 }
 
@@ -193,7 +195,7 @@ TEST_F(ChatServiceTest, MembershipChangesFollowRankAndAnnounceTheNewMember) {
 }
 
 TEST_F(ChatServiceTest, DmsCannotBeLeftRenamedOrJoined) {
-  auto dm = wait<core::Room>([&](auto d) { chat_->open_dm(alice_, bob_.user_id, std::move(d)); }).value();
+  auto dm = wait<store::DmResult>([&](auto d) { chat_->open_dm(alice_, bob_.user_id, std::move(d)); }).value().room;
   auto leave = wait<core::RoomEvent>(
       [&](auto d) { chat_->remove_member(alice_, dm.id, alice_.user_id, std::move(d)); });
   EXPECT_EQ(leave.error().code, Errc::kForbidden);

@@ -367,13 +367,9 @@ void Api::Impl::add_room_routes() {
     if (c->failed(body)) return;
     auto peer = api::get_id(*body, "user_id");
     if (c->failed(peer)) return;
-    // ChatService::open_dm does not say whether it created the room, so compare the room's
-    // creation time with the time this request started: a DM created by this call cannot be
-    // older. (A contract addition returning store::DmResult would make this exact.)
-    const std::int64_t started = deps.clock.now_ms();
-    deps.chat.open_dm(c->actor(), *peer, [c, started](core::Result<core::Room> r) {
+    deps.chat.open_dm(c->actor(), *peer, [c](core::Result<store::DmResult> r) {
       if (c->failed(r)) return;
-      c->reply_json(r->created_at >= started ? 201 : 200, wrap("room", api::to_json(*r)));
+      c->reply_json(r->created ? 201 : 200, wrap("room", api::to_json(r->room)));
     });
   });
 
