@@ -89,7 +89,8 @@ void load_message_access(store::Store& store, Id user_id, Id room_id, Id message
 
 }  // namespace
 
-ChatService::ChatService(Deps deps, ChatConfig config) : deps_(deps), config_(config) {}
+ChatService::ChatService(Deps deps, ChatConfig config)
+    : deps_(deps), config_(config), live_(LiveService::Deps{deps.store, deps.publisher, deps.clock}) {}
 
 void ChatService::create_group(const Actor& who, CreateGroupRequest req,
                                Callback<core::Room> done) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "auth/auth_service.h"
+#include "chat/live_service.h"
 #include "chat/publisher.h"
 #include "core/clock.h"
 #include "core/id.h"
@@ -87,10 +88,14 @@ class ChatService {
                     Callback<std::vector<core::RoomEvent>> done);
 
   const ChatConfig& config() const { return config_; }
+  // Read markers, receipts, reactions and privacy settings (chat/live_service.h), over the same
+  // store, publisher and clock.
+  LiveService& live() { return live_; }
 
  private:
   Deps deps_;
   ChatConfig config_;
+  LiveService live_;
 };
 
 }  // namespace parley::chat

@@ -48,6 +48,7 @@ WAIT_S = 10.0  # default timeout for one expected frame or reply
 EVENT_OPS = {
     "message.created", "message.updated", "message.deleted",
     "member.joined", "member.left", "room.updated",
+    "reaction.added", "reaction.removed",
 }
 
 PASSWORD = "correct horse battery"
