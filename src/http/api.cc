@@ -98,6 +98,28 @@ bool is_admin(const auth::Actor& a) {
       .ok();
 }
 
+core::Result<std::optional<bool>> optional_bool(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  if (!v || v->is_null()) return std::optional<bool>();
+  if (!v->is_bool()) {
+    return make_error(Errc::kInvalidArgument, std::string(key) + ": must be a boolean");
+  }
+  return std::optional<bool>(v->get_bool());
+}
+
+// A seq: a JSON integer 0..2^53.
+core::Result<std::optional<std::int64_t>> optional_seq(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  if (!v || v->is_null()) return std::optional<std::int64_t>();
+  if (v->is_int64() && v->get_int64() >= 0 && v->get_int64() <= (1LL << 53)) {
+    return std::optional<std::int64_t>(v->get_int64());
+  }
+  if (v->is_uint64() && v->get_uint64() <= (1ULL << 53)) {
+    return std::optional<std::int64_t>(static_cast<std::int64_t>(v->get_uint64()));
+  }
+  return make_error(Errc::kInvalidArgument, std::string(key) + ": must be an integer >= 0");
+}
+
 }  // namespace
 
 struct Api::Impl {
@@ -117,9 +139,11 @@ struct Api::Impl {
     add_account_routes();
     add_room_routes();
     add_message_routes();
+    add_live_routes();
     add_admin_routes();
   }
 
+  void add_live_routes();
   void add_ops_routes();
   void add_account_routes();
   void add_room_routes();
@@ -281,12 +305,25 @@ void Api::Impl::add_account_routes() {
     if (c->failed(body)) return;
     auto display = api::get_optional_string(*body, "display_name");
     auto email = api::get_optional_string(*body, "email");
-    if (c->failed(display) || c->failed(email)) return;
+    auto receipts = optional_bool(*body, "read_receipts");
+    auto invisible = optional_bool(*body, "invisible");
+    if (c->failed(display) || c->failed(email) || c->failed(receipts) || c->failed(invisible)) {
+      return;
+    }
+    // Privacy settings (issue 3) go through the LiveService; the profile through AuthService.
+    auto& live = deps.chat.live();
+    auto settings = [&live, c, receipts = *receipts, invisible = *invisible](
+                        core::Result<core::User> u) {
+      if (c->failed(u)) return;
+      if (!receipts && !invisible) return c->reply_json(200, wrap("user", api::to_json(*u, true)));
+      live.update_settings(c->actor(), receipts, invisible, [c](core::Result<core::User> v) {
+        if (c->failed(v)) return;
+        c->reply_json(200, wrap("user", api::to_json(*v, true)));
+      });
+    };
+    if (!*display && !*email && (*receipts || *invisible)) return settings(c->auth().user);
     deps.auth.update_profile(c->actor(), std::move(*display), std::move(*email),
-                             [c](core::Result<core::User> u) {
-                               if (c->failed(u)) return;
-                               c->reply_json(200, wrap("user", api::to_json(*u, true)));
-                             });
+                             std::move(settings));
   });
 
   get("/api/v1/users", Access::kAuthenticated, [this](CallPtr c) {
@@ -599,6 +636,91 @@ void Api::Impl::add_message_routes() {
 }
 
 // --- administration
+
+// Read markers, receipts and reactions (issue 3; docs/protocol.md, "Read state and receipts").
+void Api::Impl::add_live_routes() {
+  auto read_reply = [](CallPtr c) {
+    return [c](core::Result<core::ReadState> r) {
+      if (c->failed(r)) return;
+      c->reply_json(200, wrap("read", api::to_json(*r)));
+    };
+  };
+
+  post("/api/v1/rooms/{id}/read", Access::kAuthenticated, [this, read_reply](CallPtr c) {
+    auto id = path_id(*c, "id");
+    if (c->failed(id)) return;
+    auto body = c->json_body(true);
+    if (c->failed(body)) return;
+    auto seq = optional_seq(*body, "seq");
+    if (c->failed(seq)) return;
+    deps.chat.live().mark_read(c->actor(), *id, *seq, read_reply(c));
+  });
+
+  post("/api/v1/rooms/{id}/unread", Access::kAuthenticated, [this, read_reply](CallPtr c) {
+    auto id = path_id(*c, "id");
+    if (c->failed(id)) return;
+    auto body = c->json_body();
+    if (c->failed(body)) return;
+    auto mid = api::get_id(*body, "message_id");
+    if (c->failed(mid)) return;
+    deps.chat.live().mark_unread(c->actor(), *id, *mid, read_reply(c));
+  });
+
+  post("/api/v1/rooms/{id}/delivered", Access::kAuthenticated, [this, read_reply](CallPtr c) {
+    auto id = path_id(*c, "id");
+    if (c->failed(id)) return;
+    auto body = c->json_body();
+    if (c->failed(body)) return;
+    auto seq = optional_seq(*body, "seq");
+    if (c->failed(seq)) return;
+    if (!*seq) return c->fail(make_error(Errc::kInvalidArgument, "seq: required"));
+    deps.chat.live().delivered(c->actor(), *id, **seq, read_reply(c));
+  });
+
+  post("/api/v1/users/me/read-all", Access::kAuthenticated, [this](CallPtr c) {
+    deps.chat.live().mark_all_read(c->actor(), [c](core::Result<std::vector<core::ReadState>> r) {
+      if (c->failed(r)) return;
+      json::array a;
+      for (const auto& s : *r) a.push_back(api::to_json(s));
+      c->reply_json(200, wrap("rooms", std::move(a)));
+    });
+  });
+
+  get("/api/v1/rooms/{id}/messages/{message_id}/receipts", Access::kAuthenticated,
+      [this](CallPtr c) {
+        auto id = path_id(*c, "id");
+        if (c->failed(id)) return;
+        auto mid = path_id(*c, "message_id");
+        if (c->failed(mid)) return;
+        deps.chat.live().receipts(c->actor(), *id, *mid,
+                                  [c](core::Result<core::MessageReceipts> r) {
+                                    if (c->failed(r)) return;
+                                    c->reply_json(200, api::to_json(*r));
+                                  });
+      });
+
+  post("/api/v1/rooms/{id}/messages/{message_id}/reactions", Access::kAuthenticated,
+       [this](CallPtr c) {
+         auto id = path_id(*c, "id");
+         if (c->failed(id)) return;
+         auto mid = path_id(*c, "message_id");
+         if (c->failed(mid)) return;
+         auto body = c->json_body();
+         if (c->failed(body)) return;
+         auto emoji = api::get_string(*body, "emoji");
+         auto add = optional_bool(*body, "add");
+         if (c->failed(emoji) || c->failed(add)) return;
+         deps.chat.live().react(c->actor(), *id, *mid, std::move(*emoji), add->value_or(true),
+                                [c](core::Result<store::ReactionResult> r) {
+                                  if (c->failed(r)) return;
+                                  json::object o;
+                                  o["changed"] = r->changed;
+                                  o["event"] = r->changed ? json::value(api::to_json(r->event))
+                                                          : json::value(nullptr);
+                                  c->reply_json(200, o);
+                                });
+       });
+}
 
 void Api::Impl::add_admin_routes() {
   get("/api/v1/admin/users", Access::kAuthenticated, [this](CallPtr c) {

@@ -35,6 +35,9 @@ ROUTES = [
     ("patch", "/rooms/{}/messages/{}"), ("delete", "/rooms/{}/messages/{}"),
     ("get", "/rooms/{}/events"),
     ("get", "/admin/users"), ("post", "/admin/users"), ("patch", "/admin/users/{}"),
+    ("post", "/rooms/{}/read"), ("post", "/rooms/{}/unread"), ("post", "/rooms/{}/delivered"),
+    ("post", "/users/me/read-all"), ("get", "/rooms/{}/messages/{}/receipts"),
+    ("post", "/rooms/{}/messages/{}/reactions"),
 ]
 
 
