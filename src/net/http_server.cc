@@ -25,6 +25,7 @@
 #include <cctype>
 #include <chrono>
 #include <csignal>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -116,8 +117,25 @@ struct HttpServer::Impl {
         life(std::make_shared<Life>()),
         threads(config.http.threads > 0 ? config.http.threads
                                         : std::max(1u, std::thread::hardware_concurrency())),
-        ioc(threads),
+        iocs(make_iocs(threads)),
+        ioc(*iocs.front()),
         accept_strand(asio::make_strand(ioc)) {}
+
+  static std::vector<std::unique_ptr<asio::io_context>> make_iocs(int n) {
+    std::vector<std::unique_ptr<asio::io_context>> v;
+    for (int i = 0; i < n; ++i) v.push_back(std::make_unique<asio::io_context>(1));
+    return v;
+  }
+  // The io_context the next accepted connection runs on (accept_strand only).
+  asio::io_context& next_context() {
+    asio::io_context& c = *iocs[next_ioc];
+    next_ioc = (next_ioc + 1) % iocs.size();
+    return c;
+  }
+  void stop_contexts() {
+    works.clear();
+    for (auto& c : iocs) c->stop();
+  }
 
   ~Impl() {
     {
@@ -164,11 +182,17 @@ struct HttpServer::Impl {
   int threads;
   // Declared after everything its handlers touch: destroying the io_context destroys pending
   // coroutines (and their connections), which unregister themselves above.
-  asio::io_context ioc;
+  // One io_context per network thread, each run by its own thread; accepted connections are
+  // dealt out round-robin so every thread carries an even share of them (with one io_context
+  // shared by all threads, one thread ended up doing most of the work). The first one also runs
+  // the acceptor, the signals and the drain.
+  std::vector<std::unique_ptr<asio::io_context>> iocs;
+  asio::io_context& ioc;
+  std::size_t next_ioc = 0;  // accept_strand only
   asio::strand<asio::io_context::executor_type> accept_strand;
   std::optional<tcp::acceptor> acceptor;
   std::optional<asio::signal_set> signals;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> works;
 };
 
 core::Result<int> HttpServer::Impl::listen() {
@@ -195,7 +219,7 @@ core::Result<int> HttpServer::Impl::listen() {
 asio::awaitable<void> HttpServer::Impl::accept_loop() {
   asio::steady_timer backoff(accept_strand);
   while (!stopping.load()) {
-    auto [ec, socket] = co_await acceptor->async_accept(asio::make_strand(ioc), use_tuple);
+    auto [ec, socket] = co_await acceptor->async_accept(asio::make_strand(next_context()), use_tuple);
     if (ec == asio::error::operation_aborted || stopping.load() || !acceptor->is_open()) co_return;
     if (ec) {
       // Out of file descriptors, or the peer left before we accepted: wait a little and go on.
@@ -445,8 +469,7 @@ asio::awaitable<void> HttpServer::Impl::drain(int grace) {
     beast::error_code ec;
     signals->cancel(ec);
   }
-  work.reset();
-  ioc.stop();
+  stop_contexts();
 }
 
 void HttpServer::Impl::arm_signals() {
@@ -458,8 +481,7 @@ void HttpServer::Impl::arm_signals() {
       arm_signals();
     } else {
       ops::log_warn("second signal: stopping now", {{"signal", std::to_string(signo)}});
-      work.reset();
-      ioc.stop();
+      stop_contexts();
     }
   });
 }
@@ -467,10 +489,10 @@ void HttpServer::Impl::arm_signals() {
 void HttpServer::Impl::run() {
   signals.emplace(accept_strand, SIGINT, SIGTERM);
   arm_signals();
-  work.emplace(ioc.get_executor());
+  for (auto& c : iocs) works.push_back(asio::make_work_guard(*c));
   std::vector<std::thread> pool;
-  pool.reserve(static_cast<std::size_t>(threads - 1));
-  for (int i = 1; i < threads; ++i) pool.emplace_back([this] { ioc.run(); });
+  pool.reserve(iocs.size() - 1);
+  for (std::size_t i = 1; i < iocs.size(); ++i) pool.emplace_back([this, i] { iocs[i]->run(); });
   ioc.run();
   for (auto& t : pool) t.join();
 }

@@ -8,9 +8,10 @@
 // response may come from any thread and is written back on the connection's strand. A
 // WebSocket upgrade for /api/v1/gateway is handed to Backend::upgrade with the socket.
 //
-// Ownership: HttpServer owns the io_context, its threads, the acceptor and every HTTP
-// connection; the Backend must outlive it. Upgraded connections belong to the backend but run
-// on this io_context, so they stop when run() returns.
+// Ownership: HttpServer owns the io_contexts (one per network thread; accepted connections are
+// dealt out round-robin), their threads, the acceptor and every HTTP connection; the Backend
+// must outlive it. Upgraded connections belong to the backend but run on these io_contexts, so
+// they stop when run() returns.
 //
 // Threading: listen() and run() from one (main) thread; run() blocks until stop() completes.
 // stop() from any thread, any number of times (the first one counts).
@@ -62,7 +63,7 @@ class HttpServer {
 
   // Binds and listens; returns the bound port (useful with port 0). Errors name the setting.
   core::Result<int> listen();
-  // Runs the io_context on http.threads threads (0 = cores) until stop() completes, handling
+  // Runs the io_contexts on http.threads threads (0 = cores) until stop() completes, handling
   // SIGTERM/SIGINT with stop(grace_ms); a second signal stops at once.
   void run();
   // Graceful stop: stop accepting, Backend::set_draining(true), Backend::drain_gateway(), close
