@@ -38,6 +38,8 @@
 #include "gateway/internal/gateway_impl.h"
 #include "gateway/internal/hub_impl.h"
 #include "gateway/outbound_queue.h"
+#include "gateway/presence.h"
+#include "auth/policy.h"
 #include "gateway/room_cursor.h"
 #include "gateway/upgrade.h"
 #include "ops/log.h"
@@ -67,6 +69,13 @@ constexpr std::size_t kIdleMessageBytes = 256;     // message capacity kept betw
 constexpr std::size_t kWriteBufferBytes = 512;     // Beast's; unused without deflate/masking
 constexpr std::int64_t kRevalidateMinMs = 5000;    // identified sessions re-check user/session
 constexpr std::int64_t kRevalidatePerSecond = 500; // node-wide budget of those checks
+// Typing (docs/protocol.md, "Typing"): a start expires by itself after kTypingTtl unless
+// refreshed; refreshes within kTypingRefresh of the last publication are not republished; at
+// most kTypingPerSecond publications a second (bursts of kTypingBurst) per connection.
+constexpr auto kTypingTtl = std::chrono::milliseconds(6000);
+constexpr auto kTypingRefresh = std::chrono::milliseconds(3000);
+constexpr double kTypingPerSecond = 1;
+constexpr double kTypingBurst = 4;
 constexpr std::size_t kMaxInboxDeliveries = 1024; // undrained deliveries; beyond: 4010
 constexpr std::size_t kIdleInboxCapacity = 16;     // inbox capacity kept between drains
 
@@ -364,7 +373,13 @@ class Session final : public Follower,
     if (op == "identify") return on_identify(d, std::move(id));
     if (phase_ == Phase::kAwaitIdentify) return close(kCloseNotIdentified, "identify first");
     if (op == "ping") return enqueue(make_frame(api::frame("pong", nullptr, id)), 0, false);
+    if (op != "delivered" && phase_ == Phase::kReady) note_activity();
     if (op == "send") return on_send(d, std::move(id));
+    if (op == "read") return on_read(d, std::move(id));
+    if (op == "delivered") return on_delivered(d, std::move(id));
+    if (op == "typing") return on_typing(d, std::move(id));
+    if (op == "presence") return on_presence(d, std::move(id));
+    if (op == "react") return on_react(d, std::move(id));
     send_error(invalid("unknown op"), id);
   }
 
@@ -455,7 +470,22 @@ class Session final : public Follower,
     d["session_id"] = core::id_to_string(actor_.session_id);
     d["epoch"] = epoch;
     d["rooms"] = std::move(rooms_json);
-    d["presence"] = json::object();
+    {
+      std::vector<Id> ids;
+      ids.reserve(rooms_.size());
+      for (const RoomState& rs : rooms_) ids.push_back(rs.room);
+      const std::int64_t now_ms = gw_.deps.clock.now_ms();
+      json::object presence;
+      for (const PresenceChange& c : gw_.presence.snapshot(ids, actor_.user_id)) {
+        presence[core::id_to_string(c.user_id)] =
+            json::object{{"status", to_string(c.status)}, {"last_seen", nullptr}};
+      }
+      d["presence"] = std::move(presence);
+      gw_.presence.connect(this, actor_.user_id, user.invisible, user.last_seen, std::move(ids),
+                           now_ms);
+      presence_connected_ = true;
+      last_presence_report_ = SteadyClock::now();
+    }
     phase_ = Phase::kReady;
     next_check_ = SteadyClock::now() + revalidate_interval();
     arm_timer(std::min({next_check_, last_ping_ + std::chrono::milliseconds(gw_.config.heartbeat_ms),
@@ -530,6 +560,7 @@ class Session final : public Follower,
     if (closing()) return;
     if (!r) return send_error(r.error(), id);
     const core::RoomEvent& ev = r->event;
+    if (typing_room_ == ev.room_id) stop_typing();
     json::object d;
     d["message_id"] = core::id_to_string(ev.message ? ev.message->id : 0);
     d["room_id"] = core::id_to_string(ev.room_id);
@@ -546,6 +577,176 @@ class Session final : public Follower,
       return;
     }
     enqueue(std::move(ack), 0, false);
+  }
+
+  // ---------------------------------------------------------------------------- live ops
+
+  // A `seq` field: a JSON integer 0..2^53.
+  static core::Result<std::optional<std::int64_t>> get_seq(const json::object& d) {
+    const json::value* v = d.if_contains("seq");
+    if (!v || v->is_null()) return std::optional<std::int64_t>();
+    if (v->is_int64() && v->get_int64() >= 0 && v->get_int64() <= (1LL << 53)) {
+      return std::optional<std::int64_t>(v->get_int64());
+    }
+    if (v->is_uint64() && v->get_uint64() <= (1ULL << 53)) {
+      return std::optional<std::int64_t>(static_cast<std::int64_t>(v->get_uint64()));
+    }
+    return invalid("seq: must be an integer >= 0");
+  }
+
+  // Replies `ok` {ReadState} to a request that had an id; errors always.
+  void on_read_state(const std::string& id, core::Result<core::ReadState> r) {
+    if (closing()) return;
+    if (!r) return send_error(r.error(), id);
+    if (!id.empty()) enqueue(make_frame(api::frame("ok", api::to_json(*r), id)), 0, false);
+  }
+
+  void on_read(const json::object& d, std::string id) {
+    if (phase_ != Phase::kReady) return send_error(invalid("not identified yet"), id);
+    auto room = api::get_id(d, "room_id");
+    if (!room) return send_error(room.error(), id);
+    auto seq = get_seq(d);
+    if (!seq) return send_error(seq.error(), id);
+    gw_.live.mark_read(actor_, *room, *seq,
+                       on_strand([id = std::move(id)](Session& s, core::Result<core::ReadState> r) {
+                         s.on_read_state(id, std::move(r));
+                       }));
+  }
+
+  void on_delivered(const json::object& d, std::string id) {
+    if (phase_ != Phase::kReady) return send_error(invalid("not identified yet"), id);
+    auto room = api::get_id(d, "room_id");
+    if (!room) return send_error(room.error(), id);
+    auto seq = get_seq(d);
+    if (!seq) return send_error(seq.error(), id);
+    if (!*seq) return send_error(invalid("seq: required"), id);
+    gw_.live.delivered(actor_, *room, **seq,
+                       on_strand([id = std::move(id)](Session& s, core::Result<core::ReadState> r) {
+                         s.on_read_state(id, std::move(r));
+                       }));
+  }
+
+  void publish_typing(Id room, bool typing) {
+    json::object d;
+    d["room_id"] = core::id_to_string(room);
+    d["user_id"] = core::id_to_string(actor_.user_id);
+    d["typing"] = typing;
+    if (typing) d["expires_in_ms"] = static_cast<std::int64_t>(kTypingTtl.count());
+    hub_.bus.publish(bus::Publication{bus::Topic{bus::Topic::Kind::kRoom, room}, 0,
+                                      make_frame(api::frame("typing", d))});
+  }
+
+  void stop_typing() {
+    const Id room = typing_room_;
+    typing_room_ = 0;
+    if (room != 0) publish_typing(room, false);
+  }
+
+  void on_typing(const json::object& d, std::string id) {
+    if (phase_ != Phase::kReady) return send_error(invalid("not identified yet"), id);
+    auto room = api::get_id(d, "room_id");
+    if (!room) return send_error(room.error(), id);
+    bool typing = true;
+    if (const json::value* v = d.if_contains("typing"); v && !v->is_null()) {
+      if (!v->is_bool()) return send_error(invalid("typing: must be a boolean"), id);
+      typing = v->get_bool();
+    }
+    // Membership: the session follows exactly the rooms the user is a member of; the policy
+    // decides what members may do.
+    if (!find_room(*room)) return send_error(core::make_error(Errc::kNotFound, "room not found"), id);
+    if (auto st = auth::authorize(auth::Subject{actor_.user_id, actor_.role, core::MemberRole::kMember},
+                                  auth::Action::kTyping);
+        !st) {
+      return send_error(st.error(), id);
+    }
+    const auto now = SteadyClock::now();
+    if (!typing) {
+      if (typing_room_ == *room) stop_typing();
+    } else if (typing_room_ == *room && now - typing_sent_ < kTypingRefresh) {
+      typing_until_ = now + kTypingTtl;  // a refresh: extended, not republished
+    } else {
+      const auto decision = typing_limiter_.on_frame(steady_ms());
+      if (decision.verdict != FrameLimiter::Verdict::kAllow) {
+        gw_.metrics.rate_limited.inc();
+        core::Error e = core::make_error(Errc::kRateLimited, "typing: too many notifications");
+        e.retry_after_ms = std::max<std::int64_t>(decision.retry_after_ms, 1);
+        return send_error(e, id);
+      }
+      if (typing_room_ != 0 && typing_room_ != *room) stop_typing();
+      typing_room_ = *room;
+      typing_until_ = now + kTypingTtl;
+      typing_sent_ = now;
+      publish_typing(*room, true);
+      if (typing_until_ < timer_.expiry()) arm_timer(typing_until_);
+    }
+    if (!id.empty()) enqueue(make_frame(api::frame("ok", nullptr, id)), 0, false);
+  }
+
+  void on_presence(const json::object& d, std::string id) {
+    if (phase_ != Phase::kReady) return send_error(invalid("not identified yet"), id);
+    auto status = api::get_optional_string(d, "status");
+    if (!status) return send_error(status.error(), id);
+    std::optional<bool> invisible;
+    if (const json::value* v = d.if_contains("invisible"); v && !v->is_null()) {
+      if (!v->is_bool()) return send_error(invalid("invisible: must be a boolean"), id);
+      invisible = v->get_bool();
+    }
+    if (*status && **status != "online" && **status != "away") {
+      return send_error(invalid("status: must be \"online\" or \"away\""), id);
+    }
+    if (!*status && !invisible) return send_error(invalid("status or invisible required"), id);
+    if (*status) gw_.presence.report(this, **status == "away", gw_.deps.clock.now_ms());
+    if (!invisible) {
+      if (!id.empty()) enqueue(make_frame(api::frame("ok", nullptr, id)), 0, false);
+      return;
+    }
+    // Invisibility is the user's setting (all devices, later connections): stored first.
+    gw_.live.update_settings(actor_, std::nullopt, invisible,
+                             on_strand([id = std::move(id)](Session& s, core::Result<core::User> u) {
+                               if (s.closing()) return;
+                               if (!u) return s.send_error(u.error(), id);
+                               s.gw_.presence.set_invisible(u->id, u->invisible);
+                               if (!id.empty()) {
+                                 s.enqueue(make_frame(api::frame("ok", nullptr, id)), 0, false);
+                               }
+                             }));
+  }
+
+  void on_react(const json::object& d, std::string id) {
+    if (phase_ != Phase::kReady) return send_error(invalid("not identified yet"), id);
+    auto room = api::get_id(d, "room_id");
+    if (!room) return send_error(room.error(), id);
+    auto message = api::get_id(d, "message_id");
+    if (!message) return send_error(message.error(), id);
+    auto emoji = api::get_string(d, "emoji");
+    if (!emoji) return send_error(emoji.error(), id);
+    bool add = true;
+    if (const json::value* v = d.if_contains("add"); v && !v->is_null()) {
+      if (!v->is_bool()) return send_error(invalid("add: must be a boolean"), id);
+      add = v->get_bool();
+    }
+    gw_.live.react(actor_, *room, *message, std::move(*emoji), add,
+                   on_strand([id = std::move(id)](Session& s, core::Result<store::ReactionResult> r) {
+                     if (s.closing()) return;
+                     if (!r) return s.send_error(r.error(), id);
+                     if (id.empty()) return;
+                     json::object o;
+                     o["changed"] = r->changed;
+                     o["seq"] = r->changed ? json::value(r->event.seq) : json::value(nullptr);
+                     s.enqueue(make_frame(api::frame("ok", o, id)), 0, false);
+                   }));
+  }
+
+  // Any request but a ping counts as activity for presence (reported at most every
+  // activity_report_ms, so the tracker's lock is not taken per frame).
+  void note_activity() {
+    const auto now = SteadyClock::now();
+    if (now - last_presence_report_ <
+        std::chrono::milliseconds(gw_.presence.config().activity_report_ms)) {
+      return;
+    }
+    last_presence_report_ = now;
+    gw_.presence.activity(this, gw_.deps.clock.now_ms());
   }
 
   // Sends the acks of `room` whose event has been delivered (all of them if the room is gone).
@@ -655,6 +856,7 @@ class Session final : public Follower,
     enqueue(std::move(frame), 0, false);
     if (closing()) return;
     hub_.follow(bus::Topic{bus::Topic::Kind::kRoom, room}, shared_from_this());
+    if (presence_connected_) gw_.presence.join(this, room);
     RoomState rs{room, ++next_gen_, false, RoomCursor(last_seq)};
     // Events published between room.joined and this subscription are only in the store.
     rs.cursor.request_probe();
@@ -692,11 +894,18 @@ class Session final : public Follower,
                                [](const RoomState& a, Id r) { return a.room < r; });
     if (it == rooms_.end() || it->room != room) return;
     hub_.unfollow(bus::Topic{bus::Topic::Kind::kRoom, room}, this);
+    if (typing_room_ == room) stop_typing();
+    if (presence_connected_) gw_.presence.leave(this, room);
     rooms_.erase(it);
     flush_acks(room);
   }
 
   void leave_all() {
+    if (typing_room_ != 0) stop_typing();
+    if (presence_connected_) {
+      gw_.presence.disconnect(this, gw_.deps.clock.now_ms());
+      presence_connected_ = false;
+    }
     if (user_followed_) hub_.unfollow(bus::Topic{bus::Topic::Kind::kUser, actor_.user_id}, this);
     user_followed_ = false;
     for (const RoomState& rs : rooms_) hub_.unfollow(bus::Topic{bus::Topic::Kind::kRoom, rs.room}, this);
@@ -872,6 +1081,7 @@ class Session final : public Follower,
         return close(kCloseNotIdentified, "not identified in time");
       case Phase::kIdentifying:
       case Phase::kReady: {
+        if (typing_room_ != 0 && now >= typing_until_) stop_typing();  // expired by itself
         const auto deadline = last_activity_ + 2 * std::chrono::milliseconds(gw_.config.heartbeat_ms);
         if (now >= deadline) {
           gw_.metrics.heartbeat_closes.inc();
@@ -885,6 +1095,7 @@ class Session final : public Follower,
         }
         auto next = std::min(deadline, last_ping_ + ping_every);
         if (phase_ == Phase::kReady) next = std::min(next, next_check_);
+        if (typing_room_ != 0) next = std::min(next, typing_until_);
         return arm_timer(next);
       }
     }
@@ -988,6 +1199,14 @@ class Session final : public Follower,
   bool revoked_ = false;
   bool checking_ = false;  // a revalidation is in flight
   bool pinging_ = false;   // a WebSocket ping is in flight
+  // Typing: the one room this connection is typing in (0 = none), when that expires, when it
+  // was last published; presence: registered with the tracker, last activity report.
+  Id typing_room_ = 0;
+  SteadyClock::time_point typing_until_{};
+  SteadyClock::time_point typing_sent_{};
+  FrameLimiter typing_limiter_{kTypingPerSecond, kTypingBurst};
+  SteadyClock::time_point last_presence_report_{};
+  bool presence_connected_ = false;
 };
 
 // The connection's socket, on a strand of its own (the transport's, when it made one).
