@@ -402,6 +402,16 @@ class Session final : public Follower,
     std::string().swap(cookie_token_);
     if (credential.empty()) return close(kCloseAuthFailed, "authentication failed");
 
+    // Ephemeral streams the client renders (docs/protocol.md, "identify"): presence and typing
+    // are sent only to connections that ask (a bot or a load generator does not pay for them).
+    if (const json::value* sub = d.if_contains("subscribe"); sub && !sub->is_null()) {
+      if (!sub->is_array()) return send_error(invalid("subscribe: must be an array of strings"), id);
+      for (const json::value& v : sub->get_array()) {
+        if (!v.is_string()) return send_error(invalid("subscribe: must be an array of strings"), id);
+        if (v.get_string() == "presence") want_presence_ = true;
+        if (v.get_string() == "typing") want_typing_ = true;
+      }
+    }
     resume_ = std::move(*resume);
     identify_id_ = std::move(id);
     phase_ = Phase::kIdentifying;
@@ -476,7 +486,9 @@ class Session final : public Follower,
       for (const RoomState& rs : rooms_) ids.push_back(rs.room);
       const std::int64_t now_ms = gw_.deps.clock.now_ms();
       json::object presence;
-      for (const PresenceChange& c : gw_.presence.snapshot(ids, actor_.user_id)) {
+      const auto snapshot = want_presence_ ? gw_.presence.snapshot(ids, actor_.user_id)
+                                           : std::vector<PresenceChange>();
+      for (const PresenceChange& c : snapshot) {
         presence[core::id_to_string(c.user_id)] =
             json::object{{"status", to_string(c.status)}, {"last_seen", nullptr}};
       }
@@ -737,6 +749,16 @@ class Session final : public Follower,
                    }));
   }
 
+  // Room-topic ephemeral frames the client did not subscribe to are not sent (the op is the
+  // frame's first key: api::frame writes it first).
+  bool wants(const std::string& frame) const {
+    static constexpr std::string_view kPresence = R"({"op":"presence")";
+    static constexpr std::string_view kTyping = R"({"op":"typing")";
+    if (!want_presence_ && std::string_view(frame).starts_with(kPresence)) return false;
+    if (!want_typing_ && std::string_view(frame).starts_with(kTyping)) return false;
+    return true;
+  }
+
   // Any request but a ping counts as activity for presence (reported at most every
   // activity_report_ms, so the tracker's lock is not taken per frame).
   void note_activity() {
@@ -792,6 +814,7 @@ class Session final : public Follower,
     if (phase_ != Phase::kReady) return;
     switch (d.kind) {
       case Delivery::Kind::kEphemeral:
+        if (d.room_id != 0 && !wants(*d.frame)) return;
         return enqueue(d.frame, 0, false);
       case Delivery::Kind::kRoomJoined:
         return on_room_joined(d);
@@ -1207,6 +1230,8 @@ class Session final : public Follower,
   FrameLimiter typing_limiter_{kTypingPerSecond, kTypingBurst};
   SteadyClock::time_point last_presence_report_{};
   bool presence_connected_ = false;
+  bool want_presence_ = false;  // identify.subscribe
+  bool want_typing_ = false;
 };
 
 // The connection's socket, on a strand of its own (the transport's, when it made one).

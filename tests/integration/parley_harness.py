@@ -617,9 +617,10 @@ class GatewayClient:
                     pass
         return self.close_code
 
-    async def identify(self, token=None, resume=None, protocol=1, timeout=WAIT_S):
-        """identify and wait for ready; returns the ready frame."""
-        d = {"protocol": protocol}
+    async def identify(self, token=None, resume=None, protocol=1, timeout=WAIT_S, extra=None):
+        """identify and wait for ready; returns the ready frame. `extra`: more identify fields
+        (e.g. {"subscribe": ["presence", "typing"]})."""
+        d = {"protocol": protocol, **(extra or {})}
         if token is not None:
             d["token"] = token
         if resume is not None:

@@ -11,7 +11,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from parley_harness import (  # noqa: E402
-    AsyncServerTestCase, gateway, main)
+    AsyncServerTestCase, GatewayClient, main)
 
 
 def op_in_room(op, room_id):
@@ -37,9 +37,11 @@ class LiveBase(AsyncServerTestCase):
         for c in self.clients:
             await c.close()
 
-    async def gw(self, token, name, resume=None):
-        c = await gateway(self.server, token, name, resume=resume)
+    async def gw(self, token, name, resume=None, subscribe=("presence", "typing")):
+        c = GatewayClient(self.server, name)
         self.clients.append(c)
+        await c.connect()
+        await c.identify(token, resume=resume, extra={"subscribe": list(subscribe)})
         return c
 
     async def reply(self, client, op, d):
@@ -293,6 +295,20 @@ class PresenceTest(LiveBase):
         r = bob.get(f"/api/v1/users/{alice.id}")
         self.assertEqual(r.json["user"]["last_seen"], last_seen)
         self.assertEqual(self.bad_presence(b), [])
+
+    async def test_presence_and_typing_only_for_subscribers(self):
+        alice = self.api.new_user("alice")
+        bob = self.api.new_user("bob")
+        room = bob.create_room(members=[alice])
+        quiet = await self.gw(bob.token, "bob-bot", subscribe=())
+        loud = await self.gw(bob.token, "bob-app")
+        a = await self.gw(alice.token, "alice")
+        await loud.wait_for(presence_of(alice.id, "online"))
+        await a.request("typing", {"room_id": room["id"]})
+        await loud.wait_for(lambda f: f.get("op") == "typing")
+        await asyncio.sleep(0.3)
+        self.assertFalse([f for f in quiet.frames if f.get("op") in ("presence", "typing")])
+        self.assertEqual(quiet.ready["d"]["presence"], {})
 
     def bad_presence(self, c):
         return [f for f in c.frames if f.get("op") == "presence" and not f["d"].get("users")]
