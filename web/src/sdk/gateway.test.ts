@@ -101,6 +101,18 @@ describe('Gateway', () => {
     expect(events.map((e) => `${e.room_id}:${e.seq}`)).toEqual(['r1:6', 'r2:1', 'r1:7']);
   });
 
+  it('counts reaction events as room events, so the next message is not a gap', () => {
+    const { gw, handshake, last, events } = setup();
+    gw.start();
+    handshake([summary('r1', 5)]);
+    last().recv('reaction.added', {
+      type: 'reaction.added', room_id: 'r1', seq: 6, actor_id: 'u1', created_at: 0,
+      message_id: 'm5', user_id: 'u1', emoji: '👍', count: 1,
+    });
+    last().recv('message.created', created('r1', 7));
+    expect(events.map((e) => `${e.type}:${e.seq}`)).toEqual(['reaction.added:6', 'message.created:7']);
+  });
+
   it('backs off exponentially between failed attempts and resets after ready', () => {
     const { gw, sockets, timers, last, handshake } = setup();
     gw.start();

@@ -63,10 +63,18 @@ export type RoomEvent =
   | (EventBase & { type: 'message.created' | 'message.updated' | 'message.deleted'; message: Message })
   | (EventBase & { type: 'member.joined'; user_id: Id; role: Member['role'] })
   | (EventBase & { type: 'member.left'; user_id: Id })
-  | (EventBase & { type: 'room.updated'; name: string; topic: string });
+  | (EventBase & { type: 'room.updated'; name: string; topic: string })
+  | (EventBase & {
+      type: 'reaction.added' | 'reaction.removed';
+      message_id: Id;
+      user_id: Id;
+      emoji: string;
+      count: number;
+    });
 
 export const kRoomEventTypes: ReadonlySet<string> = new Set([
   'message.created', 'message.updated', 'message.deleted', 'member.joined', 'member.left', 'room.updated',
+  'reaction.added', 'reaction.removed',
 ]);
 
 export interface Session {
