@@ -338,6 +338,11 @@ void Client::on_frame(std::string_view text) {
     run_.c.outstanding.fetch_sub(1);
     return;
   }
+  // Ephemeral frames (receipts, typing, presence, read-state sync) carry no seq: they are
+  // not part of the delivery check. Durable room events and room.reset are.
+  const bool durable = op.starts_with("message.") || op.starts_with("member.") ||
+                       op.starts_with("reaction.") || op == "room.updated" || op == "room.reset";
+  if (!durable) return;
   if (!d) {
     run_.c.decode_errors.fetch_add(1);
     return;
