@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/testing/wait.h"
+
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -214,17 +216,7 @@ class RecordingPublisher final : public chat::Publisher {
   std::vector<std::pair<Id, Id>> revoked_;
 };
 
-template <class T, class Start>
-core::Result<T> wait(Start&& start) {
-  auto p = std::make_shared<std::promise<core::Result<T>>>();
-  auto f = p->get_future();
-  start([p](core::Result<T> r) { p->set_value(std::move(r)); });
-  if (f.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
-    ADD_FAILURE() << "callback never called";
-    return core::make_error(Errc::kInternal, "timeout");
-  }
-  return f.get();
-}
+using test::wait;
 
 const Actor kAdmin{0, core::Role::kAdmin, 0, "cli"};
 constexpr std::int64_t kMinute = 60 * 1000;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/testing/wait.h"
+
 #include <chrono>
 #include <future>
 #include <set>
@@ -20,17 +22,7 @@ PasswordHasherConfig fast(int threads = 2, std::size_t max_queue = 256) {
                               .max_queue = max_queue};
 }
 
-template <class T, class Start>
-core::Result<T> wait(Start&& start) {
-  auto p = std::make_shared<std::promise<core::Result<T>>>();
-  auto f = p->get_future();
-  start([p](core::Result<T> r) { p->set_value(std::move(r)); });
-  if (f.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
-    ADD_FAILURE() << "callback never called";
-    return core::make_error(Errc::kInternal, "timeout");
-  }
-  return f.get();
-}
+using test::wait;
 
 TEST(PasswordHasher, HashesWithArgon2idAndVerifies) {
   PasswordHasher hasher(fast());

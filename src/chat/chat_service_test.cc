@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/testing/wait.h"
+
 #include <filesystem>
 #include <future>
 #include <mutex>
@@ -34,17 +36,7 @@ class RecordingPublisher final : public Publisher {
   std::mutex mu_;
 };
 
-template <class T, class Start>
-core::Result<T> wait(Start&& start) {
-  auto p = std::make_shared<std::promise<core::Result<T>>>();
-  auto f = p->get_future();
-  start([p](core::Result<T> r) { p->set_value(std::move(r)); });
-  if (f.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
-    ADD_FAILURE() << "callback never called";
-    return core::make_error(Errc::kInternal, "timeout");
-  }
-  return f.get();
-}
+using test::wait;
 
 class ChatServiceTest : public ::testing::Test {
  protected:
