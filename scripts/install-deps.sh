@@ -9,6 +9,7 @@ PACKAGES=(
   libssl-dev libsodium-dev libsqlite3-dev sqlite3
   libfmt-dev libspdlog-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libcmark-gfm-dev libcmark-gfm-extensions-dev libmagic-dev libvips-dev poppler-utils
   python3 python3-websockets
   chromium fonts-dejavu-core
 )
