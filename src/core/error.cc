@@ -14,6 +14,8 @@ std::string_view code_name(Errc e) {
     case Errc::kRateLimited: return "rate_limited";
     case Errc::kUnavailable: return "unavailable";
     case Errc::kInternal: return "internal";
+    case Errc::kQuotaExceeded: return "quota_exceeded";
+    case Errc::kUnsupportedType: return "unsupported_type";
   }
   return "internal";
 }
@@ -30,6 +32,8 @@ int http_status(Errc e) {
     case Errc::kRateLimited: return 429;
     case Errc::kUnavailable: return 503;
     case Errc::kInternal: return 500;
+    case Errc::kQuotaExceeded: return 413;
+    case Errc::kUnsupportedType: return 415;
   }
   return 500;
 }

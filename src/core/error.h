@@ -19,6 +19,8 @@ enum class Errc {
   kRateLimited,       // slow down; retry_after_ms says how long    429 rate_limited
   kUnavailable,       // dependency down or draining                503 unavailable
   kInternal,          // a bug or an unexpected store failure       500 internal
+  kQuotaExceeded,     // the user's storage quota would be exceeded 413 quota_exceeded
+  kUnsupportedType,   // content type not allowed (detected type)   415 unsupported_type
 };
 
 // Stable wire code, e.g. "not_found".

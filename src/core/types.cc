@@ -26,6 +26,22 @@ std::optional<MemberRole> parse_member_role(std::string_view s) {
   if (s == "owner") return MemberRole::kOwner;
   return std::nullopt;
 }
+std::string_view to_string(AttachmentKind k) {
+  switch (k) {
+    case AttachmentKind::kImage: return "image";
+    case AttachmentKind::kVideo: return "video";
+    case AttachmentKind::kAudio: return "audio";
+    case AttachmentKind::kFile: return "file";
+  }
+  return "file";
+}
+std::optional<AttachmentKind> parse_attachment_kind(std::string_view s) {
+  if (s == "image") return AttachmentKind::kImage;
+  if (s == "video") return AttachmentKind::kVideo;
+  if (s == "audio") return AttachmentKind::kAudio;
+  if (s == "file") return AttachmentKind::kFile;
+  return std::nullopt;
+}
 std::string_view to_string(EventType t) {
   switch (t) {
     case EventType::kMessageCreated: return "message.created";

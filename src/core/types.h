@@ -16,6 +16,9 @@ enum class Role { kUser, kAdmin };
 enum class UserStatus { kActive, kDeactivated };
 enum class RoomKind { kDm, kGroup };
 enum class MemberRole { kMember, kModerator, kOwner };
+// What an attachment is, from its detected content type: images are the formats Parley
+// thumbnails (JPEG, PNG, GIF, WebP); any other type is a "file" (SVG included: it can script).
+enum class AttachmentKind { kImage, kVideo, kAudio, kFile };
 
 std::string_view to_string(Role r);
 std::string_view to_string(UserStatus s);
@@ -23,6 +26,8 @@ std::string_view to_string(RoomKind k);
 std::string_view to_string(MemberRole r);
 std::optional<Role> parse_role(std::string_view s);
 std::optional<MemberRole> parse_member_role(std::string_view s);
+std::string_view to_string(AttachmentKind k);  // "image" | "video" | "audio" | "file"
+std::optional<AttachmentKind> parse_attachment_kind(std::string_view s);
 
 struct User {
   Id id = 0;
@@ -74,6 +79,28 @@ struct ReactionCount {
   std::int64_t count = 0;
 };
 
+// An uploaded file. Unsent (message_id 0, room_id 0) until a message of its uploader carries it;
+// from then on it belongs to that message's room and only the room's members may fetch it.
+// Blob keys are hex SHA-256 digests of the stored bytes (content-addressed: equal files share
+// one blob, so a blob is deleted only when no attachment refers to it any more).
+struct Attachment {
+  Id id = 0;
+  Id uploader_id = 0;
+  Id message_id = 0;          // 0 until sent
+  Id room_id = 0;             // 0 until sent
+  int position = 0;           // order within the message (0-based)
+  std::string name;           // the user's file name, sanitised (no paths, controls, bidi)
+  std::string mime;           // detected from the content, never the client's claim
+  AttachmentKind kind = AttachmentKind::kFile;
+  std::int64_t size = 0;      // bytes of the original
+  std::string sha256;         // hex digest of the original = its blob key
+  int width = 0;              // images: pixels of the original; 0 otherwise
+  int height = 0;
+  std::string thumb_key;      // blob key of the thumbnail (image/webp); "" when there is none
+  std::string preview_key;    // blob key of the preview (image/webp); "" when there is none
+  std::int64_t created_at = 0;
+};
+
 struct Message {
   Id id = 0;
   Id room_id = 0;
@@ -86,6 +113,7 @@ struct Message {
   std::int64_t edited_at = 0;
   std::int64_t deleted_at = 0;
   std::vector<ReactionCount> reactions;  // filled by history reads; empty elsewhere
+  std::vector<Attachment> attachments;   // in position order; empty once deleted
 };
 
 // Durable room events, each with a gap-free per-room seq assigned in the storing transaction.

@@ -80,6 +80,10 @@ struct NewMessage {
   std::string body;
   Id reply_to = 0;            // must be a message of the same room (kInvalidArgument otherwise)
   std::int64_t created_at = 0;
+  // Unsent attachments of the sender, attached in this order in the same transaction (at most
+  // kMaxAttachmentsPerMessage). kNotFound for an id that is unknown or another user's upload,
+  // kConflict for one already sent with another message; the append then stores nothing.
+  std::vector<Id> attachment_ids;
   // Optional: the caller's authorization decision, made inside the storing transaction from the
   // sender's current room role (nullopt: not a member). A non-ok Status fails the append with
   // that error. Lets the chat service decide through its policy without a separate read (which
@@ -130,6 +134,38 @@ struct ReactionResult {
 
 // Most distinct emoji on one message; a new one beyond this is kInvalidArgument.
 inline constexpr int kMaxReactionKinds = 20;
+
+// Most attachments on one message; more is kInvalidArgument.
+inline constexpr int kMaxAttachmentsPerMessage = 10;
+
+// An attachment to store once its bytes are safely in the blob store (issue 4).
+struct NewAttachment {
+  core::Attachment attachment;  // id, uploader_id, name, mime, kind, size, sha256, ... set;
+                                // message_id/room_id must be 0
+  Id upload_id = 0;             // the resumable upload it completes (deleted in the same
+                                // transaction; its reservation no longer counts), or 0
+  std::int64_t quota = 0;       // the uploader's quota in bytes, checked in the transaction
+                                // (kQuotaExceeded); <= 0: unlimited
+};
+
+// A resumable upload in progress: its declared size is reserved against the user's quota until
+// it completes (becoming an attachment) or is swept. The received bytes live beside the blob
+// store on the node that received them; the store keeps only what the quota and sweeper need.
+struct PendingUpload {
+  Id id = 0;
+  Id user_id = 0;
+  std::string name;          // sanitised file name
+  std::int64_t size = 0;     // declared total size in bytes (> 0)
+  std::int64_t created_at = 0;
+};
+
+// What sweep_unsent removed: attachments never sent and uploads never completed, created before
+// the cut-off. Their blobs (attachments) and partial files (uploads) are the caller's to delete
+// once nothing else refers to them.
+struct SweepResult {
+  std::vector<core::Attachment> attachments;
+  std::vector<PendingUpload> uploads;
+};
 
 class Store {
  public:
@@ -221,6 +257,32 @@ class Store {
   virtual void set_reaction(ReactionUpdate u, Callback<ReactionResult> done);
   // Records when the user was last seen connected.
   virtual void set_last_seen(Id user_id, std::int64_t at, Callback<core::Ok> done);
+
+  // --- attachments and uploads (issue 4). Not pure, as above. A message's attachments come with
+  // it from every message read (history, message_by_id, events_since, append results); deleting
+  // a message deletes its attachment rows in the same transaction.
+  //
+  // Stores an unsent attachment. kQuotaExceeded when the uploader's storage (storage_used minus
+  // the completed upload's reservation) plus its size is over a.quota; kConflict for a taken id;
+  // kNotFound when a.upload_id is set but not an upload of the uploader.
+  virtual void create_attachment(NewAttachment a, Callback<core::Attachment> done);
+  // Any attachment, sent or not (the caller decides who may see it).
+  virtual void attachment_by_id(Id id, Callback<core::Attachment> done);
+  // Bytes held by the user: the sizes of every attachment they uploaded that still exists (sent
+  // or not) plus the declared sizes of their open uploads.
+  virtual void storage_used(Id user_id, Callback<std::int64_t> done);
+  // Opens a resumable upload. kQuotaExceeded when storage_used + u.size > quota (quota <= 0:
+  // unlimited), checked in the transaction; kConflict for a taken id.
+  virtual void create_upload(PendingUpload u, std::int64_t quota, Callback<PendingUpload> done);
+  virtual void upload_by_id(Id id, Callback<PendingUpload> done);
+  // Cancels an open upload; kNotFound unless it exists and belongs to user_id.
+  virtual void delete_upload(Id user_id, Id upload_id, Callback<core::Ok> done);
+  // Deletes unsent attachments and open uploads created before `before`, at most `limit` of
+  // each, oldest first, and returns what it deleted.
+  virtual void sweep_unsent(std::int64_t before, int limit, Callback<SweepResult> done);
+  // The subset of `keys` some stored attachment refers to (as original, thumbnail or preview).
+  virtual void referenced_blobs(std::vector<std::string> keys,
+                                Callback<std::vector<std::string>> done);
 };
 
 inline void Store::update_read_state(ReadUpdate, Callback<core::ReadState> done) {
@@ -237,6 +299,31 @@ inline void Store::set_reaction(ReactionUpdate, Callback<ReactionResult> done) {
 }
 inline void Store::set_last_seen(Id, std::int64_t, Callback<core::Ok> done) {
   done(core::make_error(core::Errc::kInternal, "store: last seen not supported"));
+}
+inline void Store::create_attachment(NewAttachment, Callback<core::Attachment> done) {
+  done(core::make_error(core::Errc::kInternal, "store: attachments not supported"));
+}
+inline void Store::attachment_by_id(Id, Callback<core::Attachment> done) {
+  done(core::make_error(core::Errc::kInternal, "store: attachments not supported"));
+}
+inline void Store::storage_used(Id, Callback<std::int64_t> done) {
+  done(core::make_error(core::Errc::kInternal, "store: attachments not supported"));
+}
+inline void Store::create_upload(PendingUpload, std::int64_t, Callback<PendingUpload> done) {
+  done(core::make_error(core::Errc::kInternal, "store: uploads not supported"));
+}
+inline void Store::upload_by_id(Id, Callback<PendingUpload> done) {
+  done(core::make_error(core::Errc::kInternal, "store: uploads not supported"));
+}
+inline void Store::delete_upload(Id, Id, Callback<core::Ok> done) {
+  done(core::make_error(core::Errc::kInternal, "store: uploads not supported"));
+}
+inline void Store::sweep_unsent(std::int64_t, int, Callback<SweepResult> done) {
+  done(core::make_error(core::Errc::kInternal, "store: attachments not supported"));
+}
+inline void Store::referenced_blobs(std::vector<std::string>,
+                                    Callback<std::vector<std::string>> done) {
+  done(core::make_error(core::Errc::kInternal, "store: attachments not supported"));
 }
 
 }  // namespace parley::store

@@ -1335,3 +1335,233 @@ TEST_P(StoreConformance, FailingRequestDoesNotAffectOthersQueuedWithIt) {
 }
 
 }  // namespace parley::store::conformance
+
+// =============================================================================================
+// Attachments and uploads (issue 4)
+
+namespace parley::store::conformance {
+
+namespace {
+
+core::Attachment file_attachment(Id id, Id uploader, std::int64_t at, const std::string& sha,
+                                 std::int64_t size = 100) {
+  core::Attachment a;
+  a.id = id;
+  a.uploader_id = uploader;
+  a.name = "report " + std::to_string(id) + ".pdf";
+  a.mime = "application/pdf";
+  a.kind = core::AttachmentKind::kFile;
+  a.size = size;
+  a.sha256 = sha;
+  a.created_at = at;
+  return a;
+}
+
+std::vector<Id> ids_of(const std::vector<core::Attachment>& as) {
+  std::vector<Id> out;
+  for (const auto& a : as) out.push_back(a.id);
+  return out;
+}
+
+}  // namespace
+
+TEST_P(StoreConformance, AttachmentsTravelWithTheirMessage) {
+  auto alice = make_user("alice");
+  auto bob = make_user("bob");
+  auto room = make_group(alice, {bob});
+  auto create = [&](core::Attachment a, std::int64_t quota = 0) {
+    NewAttachment n;
+    n.attachment = std::move(a);
+    n.quota = quota;
+    return call<core::Attachment>([&](auto d) { store().create_attachment(n, std::move(d)); });
+  };
+  core::Attachment img = file_attachment(next_id(), alice.id, tick(), std::string(64, 'a'));
+  img.name = "cat.png";
+  img.mime = "image/png";
+  img.kind = core::AttachmentKind::kImage;
+  img.width = 640;
+  img.height = 480;
+  img.thumb_key = std::string(64, 'b');
+  img.preview_key = std::string(64, 'c');
+  auto a1 = create(img);
+  ASSERT_TRUE(a1.ok()) << a1.error().message;
+  auto a2 = create(file_attachment(next_id(), alice.id, tick(), std::string(64, 'd')));
+  ASSERT_TRUE(a2.ok());
+  auto b1 = create(file_attachment(next_id(), bob.id, tick(), std::string(64, 'e')));
+  ASSERT_TRUE(b1.ok());
+
+  auto got = call<core::Attachment>([&](auto d) { store().attachment_by_id(a1->id, std::move(d)); });
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->name, "cat.png");
+  EXPECT_EQ(got->kind, core::AttachmentKind::kImage);
+  EXPECT_EQ(got->width, 640);
+  EXPECT_EQ(got->thumb_key, std::string(64, 'b'));
+  EXPECT_EQ(got->message_id, 0u);
+  auto used = call<std::int64_t>([&](auto d) { store().storage_used(alice.id, std::move(d)); });
+  ASSERT_TRUE(used.ok());
+  EXPECT_EQ(*used, 200);
+
+  auto send_with = [&](const core::User& who, std::vector<Id> ids, const std::string& body) {
+    NewMessage m;
+    m.id = next_id();
+    m.room_id = room.id;
+    m.sender_id = who.id;
+    m.client_txn_id = "att-" + std::to_string(m.id);
+    m.body = body;
+    m.created_at = tick();
+    m.attachment_ids = std::move(ids);
+    return call<AppendResult>([&](auto d) { store().append_message(m, std::move(d)); });
+  };
+  // Another user's upload, an unknown id, a repeated id: refused, nothing stored.
+  auto theirs = send_with(alice, {a1->id, b1->id}, "");
+  ASSERT_FALSE(theirs.ok());
+  EXPECT_EQ(theirs.error().code, Errc::kNotFound);
+  auto unknown = send_with(alice, {424242}, "x");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, Errc::kNotFound);
+  auto twice = send_with(alice, {a1->id, a1->id}, "x");
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.error().code, Errc::kInvalidArgument);
+  EXPECT_EQ(this->room(room.id).last_seq, 0);
+  got = call<core::Attachment>([&](auto d) { store().attachment_by_id(a1->id, std::move(d)); });
+  EXPECT_EQ(got->message_id, 0u) << "a refused send attached nothing";
+
+  auto sent = send_with(alice, {a2->id, a1->id}, "");
+  ASSERT_TRUE(sent.ok()) << sent.error().message;
+  const core::Message& msg = *sent->event.message;
+  EXPECT_EQ(ids_of(msg.attachments), (std::vector<Id>{a2->id, a1->id}));
+  EXPECT_EQ(msg.attachments[1].room_id, room.id);
+  EXPECT_EQ(msg.attachments[1].message_id, msg.id);
+  EXPECT_EQ(msg.attachments[1].position, 1);
+
+  // Already sent: a second message cannot take it.
+  auto again = send_with(alice, {a1->id}, "again");
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, Errc::kConflict);
+
+  // Every read carries them: by id, history, events, the retry of the same txn.
+  auto by_id = call<core::Message>([&](auto d) { store().message_by_id(msg.id, std::move(d)); });
+  ASSERT_TRUE(by_id.ok());
+  EXPECT_EQ(ids_of(by_id->attachments), (std::vector<Id>{a2->id, a1->id}));
+  HistoryQuery hq;
+  hq.room_id = room.id;
+  auto hist = call<std::vector<core::Message>>([&](auto d) { store().history(hq, std::move(d)); });
+  ASSERT_TRUE(hist.ok());
+  ASSERT_EQ(hist->size(), 1u);
+  EXPECT_EQ(ids_of(hist->front().attachments), (std::vector<Id>{a2->id, a1->id}));
+  auto events = all_events(room.id);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(ids_of(events[0].message->attachments), (std::vector<Id>{a2->id, a1->id}));
+  auto summaries = call<std::vector<core::RoomSummary>>(
+      [&](auto d) { store().rooms_for_user(bob.id, std::move(d)); });
+  ASSERT_TRUE(summaries.ok());
+  ASSERT_TRUE(summaries->front().last_message.has_value());
+  EXPECT_EQ(summaries->front().last_message->attachments.size(), 2u);
+
+  auto refs = call<std::vector<std::string>>([&](auto d) {
+    store().referenced_blobs({std::string(64, 'a'), std::string(64, 'b'), std::string(64, 'c'),
+                              std::string(64, 'f')},
+                             std::move(d));
+  });
+  ASSERT_TRUE(refs.ok());
+  EXPECT_EQ(*refs, (std::vector<std::string>{std::string(64, 'a'), std::string(64, 'b'),
+                                             std::string(64, 'c')}));
+
+  // Deleting the message deletes its attachments; their blobs are no longer referenced.
+  auto del = call<core::RoomEvent>([&](auto d) {
+    store().delete_message(room.id, msg.id, 0, alice.id, tick(), std::move(d));
+  });
+  ASSERT_TRUE(del.ok());
+  EXPECT_TRUE(del->message->attachments.empty());
+  got = call<core::Attachment>([&](auto d) { store().attachment_by_id(a1->id, std::move(d)); });
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error().code, Errc::kNotFound);
+  refs = call<std::vector<std::string>>([&](auto d) {
+    store().referenced_blobs({std::string(64, 'a'), std::string(64, 'e')}, std::move(d));
+  });
+  ASSERT_TRUE(refs.ok());
+  EXPECT_EQ(*refs, (std::vector<std::string>{std::string(64, 'e')}));
+  used = call<std::int64_t>([&](auto d) { store().storage_used(alice.id, std::move(d)); });
+  EXPECT_EQ(*used, 0);
+}
+
+TEST_P(StoreConformance, UploadsReserveQuotaAndUnsentOnesAreSwept) {
+  auto alice = make_user("alice");
+  auto bob = make_user("bob");
+  auto open_upload = [&](const core::User& who, std::int64_t size, std::int64_t quota) {
+    PendingUpload u;
+    u.id = next_id();
+    u.user_id = who.id;
+    u.name = "movie.mp4";
+    u.size = size;
+    u.created_at = tick();
+    return call<PendingUpload>([&](auto d) { store().create_upload(u, quota, std::move(d)); });
+  };
+  auto up = open_upload(alice, 600, 1000);
+  ASSERT_TRUE(up.ok()) << up.error().message;
+  auto got = call<PendingUpload>([&](auto d) { store().upload_by_id(up->id, std::move(d)); });
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->size, 600);
+  EXPECT_EQ(got->user_id, alice.id);
+  auto over = open_upload(alice, 401, 1000);
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.error().code, Errc::kQuotaExceeded);
+  EXPECT_TRUE(open_upload(bob, 1000, 1000).ok()) << "quotas are per user";
+  auto zero = open_upload(alice, 0, 1000);
+  ASSERT_FALSE(zero.ok());
+  EXPECT_EQ(zero.error().code, Errc::kInvalidArgument);
+
+  // Completing the upload turns its reservation into the attachment (not counted twice).
+  NewAttachment n;
+  n.attachment = file_attachment(next_id(), alice.id, tick(), std::string(64, '1'), 600);
+  n.upload_id = up->id;
+  n.quota = 1000;
+  auto done = call<core::Attachment>([&](auto d) { store().create_attachment(n, std::move(d)); });
+  ASSERT_TRUE(done.ok()) << done.error().message;
+  got = call<PendingUpload>([&](auto d) { store().upload_by_id(up->id, std::move(d)); });
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error().code, Errc::kNotFound);
+  auto used = call<std::int64_t>([&](auto d) { store().storage_used(alice.id, std::move(d)); });
+  EXPECT_EQ(*used, 600);
+  // Bob cannot complete or cancel Alice's upload; a one-shot attachment over quota fails whole.
+  auto up2 = open_upload(alice, 100, 1000);
+  ASSERT_TRUE(up2.ok());
+  NewAttachment steal;
+  steal.attachment = file_attachment(next_id(), bob.id, tick(), std::string(64, '2'), 100);
+  steal.upload_id = up2->id;
+  auto stolen = call<core::Attachment>([&](auto d) { store().create_attachment(steal, std::move(d)); });
+  ASSERT_FALSE(stolen.ok());
+  EXPECT_EQ(stolen.error().code, Errc::kNotFound);
+  auto cancel = call<core::Ok>([&](auto d) { store().delete_upload(bob.id, up2->id, std::move(d)); });
+  ASSERT_FALSE(cancel.ok());
+  EXPECT_EQ(cancel.error().code, Errc::kNotFound);
+  NewAttachment big;
+  big.attachment = file_attachment(next_id(), alice.id, tick(), std::string(64, '3'), 301);
+  big.quota = 1000;
+  auto refused = call<core::Attachment>([&](auto d) { store().create_attachment(big, std::move(d)); });
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Errc::kQuotaExceeded);
+  auto missing = call<core::Attachment>(
+      [&](auto d) { store().attachment_by_id(big.attachment.id, std::move(d)); });
+  EXPECT_FALSE(missing.ok());
+
+  // The sweep takes unsent attachments and open uploads created before the cut-off only.
+  const std::int64_t cutoff = tick();
+  auto late = open_upload(alice, 10, 0);
+  ASSERT_TRUE(late.ok());
+  auto swept = call<SweepResult>([&](auto d) { store().sweep_unsent(cutoff, 100, std::move(d)); });
+  ASSERT_TRUE(swept.ok()) << swept.error().message;
+  EXPECT_EQ(ids_of(swept->attachments), (std::vector<Id>{done->id}));
+  std::vector<Id> upload_ids;
+  for (const auto& u : swept->uploads) upload_ids.push_back(u.id);
+  EXPECT_EQ(upload_ids.size(), 2u);  // bob's and alice's up2
+  EXPECT_TRUE(std::find(upload_ids.begin(), upload_ids.end(), up2->id) != upload_ids.end());
+  EXPECT_TRUE(call<PendingUpload>([&](auto d) { store().upload_by_id(late->id, std::move(d)); }).ok());
+  used = call<std::int64_t>([&](auto d) { store().storage_used(alice.id, std::move(d)); });
+  EXPECT_EQ(*used, 10);
+  auto cancelled =
+      call<core::Ok>([&](auto d) { store().delete_upload(alice.id, late->id, std::move(d)); });
+  EXPECT_TRUE(cancelled.ok());
+}
+
+}  // namespace parley::store::conformance

@@ -561,4 +561,46 @@ void SqliteStore::set_last_seen(Id user_id, std::int64_t at, Callback<core::Ok> 
                   [user_id, at](Conn& c) { return q::set_last_seen(c, user_id, at); });
 }
 
+void SqliteStore::create_attachment(NewAttachment a, Callback<core::Attachment> done) {
+  write<core::Attachment>(std::move(done),
+                          [a = std::move(a)](Conn& c) { return q::insert_attachment(c, a); });
+}
+
+void SqliteStore::attachment_by_id(Id id, Callback<core::Attachment> done) {
+  read<core::Attachment>(std::move(done), [id](Conn& c) { return q::attachment_by_id(c, id); });
+}
+
+void SqliteStore::storage_used(Id user_id, Callback<std::int64_t> done) {
+  read<std::int64_t>(std::move(done), [user_id](Conn& c) { return q::storage_used(c, user_id); });
+}
+
+void SqliteStore::create_upload(PendingUpload u, std::int64_t quota,
+                                Callback<PendingUpload> done) {
+  write<PendingUpload>(std::move(done), [u = std::move(u), quota](Conn& c) {
+    return q::insert_upload(c, u, quota);
+  });
+}
+
+void SqliteStore::upload_by_id(Id id, Callback<PendingUpload> done) {
+  read<PendingUpload>(std::move(done), [id](Conn& c) { return q::upload_by_id(c, id); });
+}
+
+void SqliteStore::delete_upload(Id user_id, Id upload_id, Callback<core::Ok> done) {
+  write<core::Ok>(std::move(done), [user_id, upload_id](Conn& c) {
+    return q::delete_upload(c, user_id, upload_id);
+  });
+}
+
+void SqliteStore::sweep_unsent(std::int64_t before, int limit, Callback<SweepResult> done) {
+  write<SweepResult>(std::move(done),
+                     [before, limit](Conn& c) { return q::sweep_unsent(c, before, limit); });
+}
+
+void SqliteStore::referenced_blobs(std::vector<std::string> keys,
+                                   Callback<std::vector<std::string>> done) {
+  read<std::vector<std::string>>(std::move(done), [keys = std::move(keys)](Conn& c) {
+    return q::referenced_blobs(c, keys);
+  });
+}
+
 }  // namespace parley::store

@@ -102,6 +102,16 @@ class SqliteStore final : public Store {
   void set_reaction(ReactionUpdate u, Callback<ReactionResult> done) override;
   void set_last_seen(Id user_id, std::int64_t at, Callback<core::Ok> done) override;
 
+  void create_attachment(NewAttachment a, Callback<core::Attachment> done) override;
+  void attachment_by_id(Id id, Callback<core::Attachment> done) override;
+  void storage_used(Id user_id, Callback<std::int64_t> done) override;
+  void create_upload(PendingUpload u, std::int64_t quota, Callback<PendingUpload> done) override;
+  void upload_by_id(Id id, Callback<PendingUpload> done) override;
+  void delete_upload(Id user_id, Id upload_id, Callback<core::Ok> done) override;
+  void sweep_unsent(std::int64_t before, int limit, Callback<SweepResult> done) override;
+  void referenced_blobs(std::vector<std::string> keys,
+                        Callback<std::vector<std::string>> done) override;
+
  private:
   // Null when the store was opened without a registry.
   struct Metrics {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <set>
 #include <unordered_set>
 
 namespace parley::store::sqlite_internal {
@@ -119,6 +120,45 @@ CREATE TABLE reactions(
   created_at  INTEGER NOT NULL,
   PRIMARY KEY(message_id, emoji, user_id)
 ) WITHOUT ROWID;
+)sql"},
+    // Issue 4: attachments (uploaded files, attached to at most one message) and open resumable
+    // uploads. Blob keys are hex SHA-256 digests; equal files share a blob, which is deleted by
+    // the sweeper once no row here refers to it.
+    {6, R"sql(
+CREATE TABLE attachments(
+  id           INTEGER PRIMARY KEY,
+  uploader_id  INTEGER NOT NULL REFERENCES users(id),
+  message_id   INTEGER NOT NULL DEFAULT 0,  -- 0 until sent
+  room_id      INTEGER NOT NULL DEFAULT 0,  -- 0 until sent
+  position     INTEGER NOT NULL DEFAULT 0,  -- order within the message
+  name         TEXT NOT NULL,               -- sanitised user-supplied file name
+  mime         TEXT NOT NULL,               -- detected from the content
+  kind         TEXT NOT NULL,               -- 'image' | 'video' | 'audio' | 'file'
+  size         INTEGER NOT NULL,
+  sha256       TEXT NOT NULL,               -- hex digest of the original = its blob key
+  width        INTEGER NOT NULL DEFAULT 0,
+  height       INTEGER NOT NULL DEFAULT 0,
+  thumb_key    TEXT NOT NULL DEFAULT '',    -- '' without a thumbnail
+  preview_key  TEXT NOT NULL DEFAULT '',    -- '' without a preview
+  created_at   INTEGER NOT NULL
+);
+CREATE INDEX attachments_message ON attachments(message_id, position);
+CREATE INDEX attachments_room ON attachments(room_id);
+CREATE INDEX attachments_uploader ON attachments(uploader_id);
+CREATE INDEX attachments_unsent ON attachments(created_at) WHERE message_id = 0;
+CREATE INDEX attachments_sha256 ON attachments(sha256);
+CREATE INDEX attachments_thumb ON attachments(thumb_key) WHERE thumb_key <> '';
+CREATE INDEX attachments_preview ON attachments(preview_key) WHERE preview_key <> '';
+
+CREATE TABLE uploads(
+  id          INTEGER PRIMARY KEY,
+  user_id     INTEGER NOT NULL REFERENCES users(id),
+  name        TEXT NOT NULL,
+  size        INTEGER NOT NULL,             -- declared total size, reserved against the quota
+  created_at  INTEGER NOT NULL
+);
+CREATE INDEX uploads_user ON uploads(user_id);
+CREATE INDEX uploads_created ON uploads(created_at);
 )sql"},
 };
 
@@ -248,6 +288,54 @@ core::Message read_message(const Stmt& s, int o = 0) {
   return m;
 }
 
+#define ATTACHMENT_COLS \
+  "id, uploader_id, message_id, room_id, position, name, mime, kind, size, sha256, width, " \
+  "height, thumb_key, preview_key, created_at"
+core::Attachment read_attachment(const Stmt& s, int o = 0) {
+  core::Attachment a;
+  a.id = s.id(o + 0);
+  a.uploader_id = s.id(o + 1);
+  a.message_id = s.id(o + 2);
+  a.room_id = s.id(o + 3);
+  a.position = static_cast<int>(s.i64(o + 4));
+  a.name = s.text(o + 5);
+  a.mime = s.text(o + 6);
+  a.kind = core::parse_attachment_kind(s.text_view(o + 7)).value_or(core::AttachmentKind::kFile);
+  a.size = s.i64(o + 8);
+  a.sha256 = s.text(o + 9);
+  a.width = static_cast<int>(s.i64(o + 10));
+  a.height = static_cast<int>(s.i64(o + 11));
+  a.thumb_key = s.text(o + 12);
+  a.preview_key = s.text(o + 13);
+  a.created_at = s.i64(o + 14);
+  return a;
+}
+
+// Fills m.attachments (position order). Deleted messages have none.
+core::Status load_attachments(Conn& c, core::Message& m) {
+  m.attachments.clear();
+  if (m.deleted_at != 0) return core::ok_status();
+  PARLEY_SQL(s, c,
+             "SELECT " ATTACHMENT_COLS " FROM attachments WHERE message_id = ?1 "
+             "ORDER BY position");
+  s.bind_id(1, m.id);
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) m.attachments.push_back(read_attachment(s));
+  if (rc != SQLITE_DONE) return step_error(s, rc, "load attachments");
+  return core::ok_status();
+}
+
+#define UPLOAD_COLS "id, user_id, name, size, created_at"
+PendingUpload read_upload(const Stmt& s) {
+  PendingUpload u;
+  u.id = s.id(0);
+  u.user_id = s.id(1);
+  u.name = s.text(2);
+  u.size = s.i64(3);
+  u.created_at = s.i64(4);
+  return u;
+}
+
 // --- shared write steps
 
 // The next gap-free seq of the room, taken inside the caller's transaction.
@@ -318,7 +406,9 @@ core::Result<core::Message> load_message(Conn& c, Id message_id) {
   auto row = step_one(s, "load message");
   if (!row) return row.take_error();
   if (!*row) return not_found("message");
-  return read_message(s);
+  core::Message m = read_message(s);
+  if (auto st = load_attachments(c, m); !st) return st.take_error();
+  return m;
 }
 
 // The message a room-scoped edit or delete may change.
@@ -363,6 +453,8 @@ std::string like_prefix(std::string_view prefix) {
 
 int latest_schema_version() { return std::size(kMigrations) == 0 ? 0 : std::rbegin(kMigrations)->version; }
 
+int schema_migration_count() { return static_cast<int>(std::size(kMigrations)); }
+
 core::Status migrate(Conn& c, std::int64_t now_ms) {
   if (auto st = c.exec_script("BEGIN IMMEDIATE"); !st) return st;
   auto fail = [&](Error e) -> core::Status {
@@ -370,23 +462,30 @@ core::Status migrate(Conn& c, std::int64_t now_ms) {
     return e;
   };
   if (auto st = c.exec_script(kCreateMigrationsTable); !st) return fail(st.take_error());
-  std::int64_t current = 0;
+  // Applied versions as a set, not a maximum: migrations are numbered when work starts and may
+  // land on main out of order (6 before 5), so a database may hold 1, 2, 6 and still need 5.
+  std::set<std::int64_t> applied;
   {
     sqlite3_stmt* raw = nullptr;
-    int rc = sqlite3_prepare_v2(c.raw(), "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-                                -1, &raw, nullptr);
+    int rc = sqlite3_prepare_v2(c.raw(), "SELECT version FROM schema_migrations", -1, &raw,
+                                nullptr);
     if (rc != SQLITE_OK) return fail(db_error(c.raw(), rc, "read schema version"));
-    if (sqlite3_step(raw) == SQLITE_ROW) current = sqlite3_column_int64(raw, 0);
+    while ((rc = sqlite3_step(raw)) == SQLITE_ROW) applied.insert(sqlite3_column_int64(raw, 0));
     sqlite3_finalize(raw);
+    if (rc != SQLITE_DONE) return fail(db_error(c.raw(), rc, "read schema version"));
   }
-  if (current > latest_schema_version()) {
-    return fail(make_error(Errc::kUnavailable,
-                           "store: database schema version " + std::to_string(current) +
-                               " is newer than this build supports (" +
-                               std::to_string(latest_schema_version()) + ")"));
+  for (std::int64_t v : applied) {
+    bool known = std::any_of(std::begin(kMigrations), std::end(kMigrations),
+                             [v](const Migration& m) { return m.version == v; });
+    if (!known) {
+      return fail(make_error(Errc::kUnavailable,
+                             "store: database schema version " + std::to_string(v) +
+                                 " is newer than this build supports (" +
+                                 std::to_string(latest_schema_version()) + ")"));
+    }
   }
   for (const Migration& m : kMigrations) {
-    if (m.version <= current) continue;
+    if (applied.count(m.version) != 0) continue;
     if (auto st = c.exec_script(m.sql); !st) return fail(st.take_error());
     std::string ins = "INSERT INTO schema_migrations(version, applied_at) VALUES(" +
                       std::to_string(m.version) + ", " + std::to_string(now_ms) + ")";
@@ -767,6 +866,9 @@ core::Result<std::vector<core::RoomSummary>> rooms_for_user(Conn& c, Id user_id)
       if (!row) return row.take_error();
       if (*row) rs.last_message = read_message(s);
     }
+    if (rs.last_message) {
+      if (auto st = load_attachments(c, *rs.last_message); !st) return st.take_error();
+    }
     {
       PARLEY_SQL(s, c,
                  "SELECT count(*) FROM messages WHERE room_id = ?1 AND seq > ?2 "
@@ -805,6 +907,47 @@ core::Result<std::vector<core::RoomSummary>> rooms_for_user(Conn& c, Id user_id)
 // =============================================================================================
 // Messages and events
 
+namespace {
+
+// Attaches the sender's unsent uploads to the new message m.id, in order, and returns them.
+core::Status attach(Conn& c, const NewMessage& m, std::vector<core::Attachment>& out) {
+  if (m.attachment_ids.size() > static_cast<std::size_t>(kMaxAttachmentsPerMessage)) {
+    return make_error(Errc::kInvalidArgument,
+                      "attachments: at most " + std::to_string(kMaxAttachmentsPerMessage) +
+                          " per message");
+  }
+  int position = 0;
+  for (Id id : m.attachment_ids) {
+    PARLEY_SQL(s, c,
+               "UPDATE attachments SET message_id = ?2, room_id = ?3, position = ?4 "
+               "WHERE id = ?1 AND uploader_id = ?5 AND message_id = 0 "
+               "RETURNING " ATTACHMENT_COLS);
+    s.bind_id(1, id).bind_id(2, m.id).bind_id(3, m.room_id).bind(4, position)
+        .bind_id(5, m.sender_id);
+    auto row = step_one(s, "attach");
+    if (!row) return row.take_error();
+    if (*row) {
+      out.push_back(read_attachment(s));
+      ++position;
+      continue;
+    }
+    // Why not: unknown and other users' uploads look alike (no probing of ids).
+    PARLEY_SQL(q, c, "SELECT message_id FROM attachments WHERE id = ?1 AND uploader_id = ?2");
+    q.bind_id(1, id).bind_id(2, m.sender_id);
+    auto mine = step_one(q, "attachment owner");
+    if (!mine) return mine.take_error();
+    std::string which = "attachment " + std::to_string(id);
+    if (!*mine) return make_error(Errc::kNotFound, which + " not found (not an upload of yours)");
+    if (q.id(0) == m.id) {
+      return make_error(Errc::kInvalidArgument, "attachments: " + which + " is listed twice");
+    }
+    return make_error(Errc::kConflict, which + " is already attached to another message");
+  }
+  return core::ok_status();
+}
+
+}  // namespace
+
 core::Result<AppendResult> append_message(Conn& c, const NewMessage& m) {
   if (!m.client_txn_id.empty()) {
     PARLEY_SQL(s, c,
@@ -814,6 +957,7 @@ core::Result<AppendResult> append_message(Conn& c, const NewMessage& m) {
     if (!row) return row.take_error();
     if (*row) {
       core::Message orig = read_message(s);
+      if (auto st = load_attachments(c, orig); !st) return st.take_error();
       std::int64_t seq = orig.seq, at = orig.created_at;
       Id sender = orig.sender_id;
       return AppendResult{
@@ -867,6 +1011,7 @@ core::Result<AppendResult> append_message(Conn& c, const NewMessage& m) {
   msg.body = m.body;
   msg.reply_to = m.reply_to;
   msg.created_at = m.created_at;
+  if (auto st = attach(c, m, msg.attachments); !st) return st.take_error();
   AppendResult out{message_event(core::EventType::kMessageCreated, *seq, m.sender_id,
                                  m.created_at, std::move(msg)),
                    false};
@@ -901,6 +1046,13 @@ core::Result<core::RoomEvent> delete_message(Conn& c, Id room_id, Id message_id,
     s.bind_id(1, message_id).bind(2, now);
     if (auto st = s.exec("delete message"); !st) return st.take_error();
   }
+  {
+    // The blobs go with the sweeper once no other attachment refers to them.
+    PARLEY_SQL(s, c, "DELETE FROM attachments WHERE message_id = ?1");
+    s.bind_id(1, message_id);
+    if (auto st = s.exec("delete attachments"); !st) return st.take_error();
+  }
+  m->attachments.clear();
   auto seq = next_seq(c, room_id);
   if (!seq) return seq.take_error();
   m->body.clear();
@@ -966,6 +1118,7 @@ core::Result<std::vector<core::Message>> history(Conn& c, const HistoryQuery& q)
   // Reactions per message, emoji in the order they first appeared.
   for (core::Message& m : out) {
     if (m.deleted_at != 0) continue;
+    if (auto st = load_attachments(c, m); !st) return st.take_error();
     PARLEY_SQL(r, c,
                "SELECT emoji, count(*) FROM reactions WHERE message_id = ?1 "
                "GROUP BY emoji ORDER BY min(created_at), emoji");
@@ -1012,6 +1165,10 @@ core::Result<std::vector<core::RoomEvent>> events_since(Conn& c, Id room_id,
     out.push_back(std::move(e));
   }
   if (rc != SQLITE_DONE) return step_error(s, rc, "events since");
+  for (core::RoomEvent& e : out) {
+    if (!e.message) continue;
+    if (auto st = load_attachments(c, *e.message); !st) return st.take_error();
+  }
   return out;
 }
 
@@ -1222,6 +1379,157 @@ core::Result<core::Ok> set_last_seen(Conn& c, Id user_id, std::int64_t at) {
   if (auto st = s.exec("set last seen"); !st) return st.take_error();
   if (c.changes() == 0) return not_found("user");
   return core::Ok{};
+}
+
+}  // namespace parley::store::sqlite_internal
+
+namespace parley::store::sqlite_internal {
+
+// =============================================================================================
+// Attachments and uploads
+
+namespace {
+
+core::Result<std::int64_t> used_bytes(Conn& c, Id user_id, Id except_upload) {
+  PARLEY_SQL(s, c,
+             "SELECT (SELECT COALESCE(sum(size), 0) FROM attachments WHERE uploader_id = ?1) + "
+             "(SELECT COALESCE(sum(size), 0) FROM uploads WHERE user_id = ?1 AND id <> ?2)");
+  s.bind_id(1, user_id).bind_id(2, except_upload);
+  auto row = step_one(s, "storage used");
+  if (!row) return row.take_error();
+  return s.i64(0);
+}
+
+core::Status check_quota(Conn& c, Id user_id, Id except_upload, std::int64_t adding,
+                         std::int64_t quota) {
+  if (quota <= 0) return core::ok_status();
+  auto used = used_bytes(c, user_id, except_upload);
+  if (!used) return used.take_error();
+  if (*used + adding > quota) {
+    return make_error(Errc::kQuotaExceeded,
+                      "storage quota exceeded: " + std::to_string(*used) + " of " +
+                          std::to_string(quota) + " bytes used, this file needs " +
+                          std::to_string(adding));
+  }
+  return core::ok_status();
+}
+
+}  // namespace
+
+core::Result<core::Attachment> insert_attachment(Conn& c, const NewAttachment& n) {
+  const core::Attachment& a = n.attachment;
+  if (a.message_id != 0 || a.room_id != 0) {
+    return make_error(Errc::kInvalidArgument, "a new attachment is unsent");
+  }
+  if (n.upload_id != 0) {
+    PARLEY_SQL(s, c, "DELETE FROM uploads WHERE id = ?1 AND user_id = ?2");
+    s.bind_id(1, n.upload_id).bind_id(2, a.uploader_id);
+    if (auto st = s.exec("complete upload"); !st) return st.take_error();
+    if (c.changes() == 0) return not_found("upload");
+  }
+  if (auto st = check_quota(c, a.uploader_id, 0, a.size, n.quota); !st) return st.take_error();
+  PARLEY_SQL(s, c,
+             "INSERT INTO attachments(id, uploader_id, message_id, room_id, position, name, mime, "
+             "kind, size, sha256, width, height, thumb_key, preview_key, created_at) "
+             "VALUES(?1, ?2, 0, 0, 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+  std::string_view kind = core::to_string(a.kind);
+  s.bind_id(1, a.id).bind_id(2, a.uploader_id).bind(3, a.name).bind(4, a.mime).bind(5, kind)
+      .bind(6, a.size).bind(7, a.sha256).bind(8, std::int64_t{a.width})
+      .bind(9, std::int64_t{a.height}).bind(10, a.thumb_key).bind(11, a.preview_key)
+      .bind(12, a.created_at);
+  if (auto st = s.exec("insert attachment"); !st) {
+    if (st.error().code == Errc::kNotFound) return not_found("user");
+    return st.take_error();
+  }
+  core::Attachment out = a;
+  out.position = 0;
+  return out;
+}
+
+core::Result<core::Attachment> attachment_by_id(Conn& c, Id id) {
+  PARLEY_SQL(s, c, "SELECT " ATTACHMENT_COLS " FROM attachments WHERE id = ?1");
+  s.bind_id(1, id);
+  auto row = step_one(s, "attachment by id");
+  if (!row) return row.take_error();
+  if (!*row) return not_found("attachment");
+  return read_attachment(s);
+}
+
+core::Result<std::int64_t> storage_used(Conn& c, Id user_id) { return used_bytes(c, user_id, 0); }
+
+core::Result<PendingUpload> insert_upload(Conn& c, const PendingUpload& u, std::int64_t quota) {
+  if (u.size <= 0) return make_error(Errc::kInvalidArgument, "size: must be > 0");
+  if (auto st = check_quota(c, u.user_id, 0, u.size, quota); !st) return st.take_error();
+  PARLEY_SQL(s, c,
+             "INSERT INTO uploads(id, user_id, name, size, created_at) VALUES(?1, ?2, ?3, ?4, ?5)");
+  s.bind_id(1, u.id).bind_id(2, u.user_id).bind(3, u.name).bind(4, u.size).bind(5, u.created_at);
+  if (auto st = s.exec("insert upload"); !st) {
+    if (st.error().code == Errc::kNotFound) return not_found("user");
+    return st.take_error();
+  }
+  return u;
+}
+
+core::Result<PendingUpload> upload_by_id(Conn& c, Id id) {
+  PARLEY_SQL(s, c, "SELECT " UPLOAD_COLS " FROM uploads WHERE id = ?1");
+  s.bind_id(1, id);
+  auto row = step_one(s, "upload by id");
+  if (!row) return row.take_error();
+  if (!*row) return not_found("upload");
+  return read_upload(s);
+}
+
+core::Result<core::Ok> delete_upload(Conn& c, Id user_id, Id upload_id) {
+  PARLEY_SQL(s, c, "DELETE FROM uploads WHERE id = ?1 AND user_id = ?2");
+  s.bind_id(1, upload_id).bind_id(2, user_id);
+  if (auto st = s.exec("delete upload"); !st) return st.take_error();
+  if (c.changes() == 0) return not_found("upload");
+  return core::Ok{};
+}
+
+core::Result<SweepResult> sweep_unsent(Conn& c, std::int64_t before, int limit) {
+  limit = std::clamp(limit, 1, 10000);
+  SweepResult out;
+  {
+    PARLEY_SQL(s, c,
+               "DELETE FROM attachments WHERE id IN (SELECT id FROM attachments "
+               "WHERE message_id = 0 AND created_at < ?1 ORDER BY created_at LIMIT ?2) "
+               "RETURNING " ATTACHMENT_COLS);
+    s.bind(1, before).bind(2, limit);
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) out.attachments.push_back(read_attachment(s));
+    if (rc != SQLITE_DONE) return step_error(s, rc, "sweep attachments");
+  }
+  {
+    PARLEY_SQL(s, c,
+               "DELETE FROM uploads WHERE id IN (SELECT id FROM uploads WHERE created_at < ?1 "
+               "ORDER BY created_at LIMIT ?2) RETURNING " UPLOAD_COLS);
+    s.bind(1, before).bind(2, limit);
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) out.uploads.push_back(read_upload(s));
+    if (rc != SQLITE_DONE) return step_error(s, rc, "sweep uploads");
+  }
+  auto by_id = [](const auto& a, const auto& b) { return a.id < b.id; };
+  std::sort(out.attachments.begin(), out.attachments.end(), by_id);
+  std::sort(out.uploads.begin(), out.uploads.end(), by_id);
+  return out;
+}
+
+core::Result<std::vector<std::string>> referenced_blobs(Conn& c,
+                                                         const std::vector<std::string>& keys) {
+  std::vector<std::string> out;
+  for (const std::string& k : keys) {
+    if (k.empty()) continue;
+    PARLEY_SQL(s, c,
+               "SELECT EXISTS(SELECT 1 FROM attachments WHERE sha256 = ?1) OR "
+               "EXISTS(SELECT 1 FROM attachments WHERE thumb_key = ?1) OR "
+               "EXISTS(SELECT 1 FROM attachments WHERE preview_key = ?1)");
+    s.bind(1, k);
+    auto row = step_one(s, "blob referenced");
+    if (!row) return row.take_error();
+    if (s.i64(0) != 0) out.push_back(k);
+  }
+  return out;
 }
 
 }  // namespace parley::store::sqlite_internal

@@ -31,6 +31,8 @@ inline constexpr int kMaxEventsLimit = 5000;
 core::Status migrate(Conn& c, std::int64_t now_ms);
 // The number of the newest migration this build knows.
 int latest_schema_version();
+// How many migrations this build knows (versions may have gaps while work lands).
+int schema_migration_count();
 core::Result<std::string> load_epoch(Conn& c);
 
 // --- writes
@@ -63,8 +65,17 @@ core::Result<core::ReadState> update_read_state(Conn& c, const ReadUpdate& u);
 core::Result<std::vector<core::ReadState>> mark_all_read(Conn& c, core::Id user_id);
 core::Result<ReactionResult> set_reaction(Conn& c, const ReactionUpdate& u);
 core::Result<core::Ok> set_last_seen(Conn& c, core::Id user_id, std::int64_t at);
+core::Result<core::Attachment> insert_attachment(Conn& c, const NewAttachment& a);
+core::Result<PendingUpload> insert_upload(Conn& c, const PendingUpload& u, std::int64_t quota);
+core::Result<core::Ok> delete_upload(Conn& c, core::Id user_id, core::Id upload_id);
+core::Result<SweepResult> sweep_unsent(Conn& c, std::int64_t before, int limit);
 
 // --- reads
+core::Result<core::Attachment> attachment_by_id(Conn& c, core::Id id);
+core::Result<std::int64_t> storage_used(Conn& c, core::Id user_id);
+core::Result<PendingUpload> upload_by_id(Conn& c, core::Id id);
+core::Result<std::vector<std::string>> referenced_blobs(Conn& c,
+                                                         const std::vector<std::string>& keys);
 core::Result<core::Ok> ping(Conn& c);
 core::Result<core::MessageReceipts> message_receipts(Conn& c, core::Id room_id, std::int64_t seq,
                                                      core::Id sender_id);
