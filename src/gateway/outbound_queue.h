@@ -1,7 +1,8 @@
 // gateway/outbound_queue.h: a WebSocket session's outbound frames, capped in bytes.
 //
-// The session's single writer sends front(), then pop()s it when the write completes, so the
-// frame being written still counts against the cap (it is memory the client owes us). Live
+// The session's single writer sends the first frames (front(), at(1), ...) in one write, then
+// pop()s them when it completes, so frames being written still count against the cap (they are
+// memory the client owes us). Live
 // traffic is pushed with push(): above `cap_bytes` the push is refused with kOverCap and the
 // session closes the connection as a slow consumer (4010). Replayed history is pushed with
 // push_forced(): it never trips the cap, because the session paces replay itself (it fetches
@@ -45,6 +46,8 @@ class OutboundQueue {
 
   // REQUIRES: !empty().
   const Item& front() const { return items_[head_]; }
+  // The i-th queued item, front() being 0. REQUIRES: i < size().
+  const Item& at(std::size_t i) const { return items_[head_ + i]; }
   // Removes front() (its write completed). REQUIRES: !empty().
   void pop();
   // Drops everything (the connection is closing).

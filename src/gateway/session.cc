@@ -4,6 +4,9 @@
 // Shape (Beast chat-multi / advanced-server-flex-awaitable): one reader coroutine per
 // connection; ONE writer (callback driven, so an idle session holds no writer frame) draining a
 // byte-capped OutboundQueue; every piece of session state lives on the connection's strand.
+// The writer encodes the WebSocket frames itself and writes up to 32 queued frames in one
+// system call; Beast's own control frames share the socket through GatheredSocket
+// (gateway/internal/gathered_socket.h, decision 0011), which never lets the two interleave.
 // Other threads (the bus sink, store and auth completions) only post to that strand, holding
 // a weak reference where the session might already be gone. Bus deliveries are the exception:
 // they go through a small mutex-guarded inbox drained by one posted handler per batch.
@@ -35,6 +38,7 @@
 
 #include "api/json.h"
 #include "gateway/frame_limiter.h"
+#include "gateway/internal/gathered_socket.h"
 #include "gateway/internal/gateway_impl.h"
 #include "gateway/internal/hub_impl.h"
 #include "gateway/outbound_queue.h"
@@ -169,13 +173,14 @@ core::Result<std::unique_ptr<Resume>> parse_resume(const json::object& d) {
   return r;
 }
 
+using Socket = asio::ip::tcp::socket;  // any_io_executor: the connection's strand
+
 class Session final : public Follower,
                       public SessionHandle,
+                      public GatheredSocket<Socket>::Owner,
                       public std::enable_shared_from_this<Session> {
  public:
   using Request = http::request<http::string_body>;
-
-  using Socket = asio::ip::tcp::socket;  // any_io_executor: the connection's strand
 
   Session(Gateway::Impl& gw, Socket socket, std::string cookie_token)
       : gw_(gw),
@@ -185,7 +190,9 @@ class Session final : public Follower,
         timer_(ex_),
         queue_(gw.config.outbound_queue_bytes),
         limiter_(gw.config.frames_per_second, gw.config.burst_frames),
-        cookie_token_(std::move(cookie_token)) {}
+        cookie_token_(std::move(cookie_token)) {
+    ws_.next_layer().set_owner(this);
+  }
 
   ~Session() override {
     leave_all();
@@ -288,7 +295,6 @@ class Session final : public Follower,
       req.reset();
       if (ec) co_return;  // Beast answered the bad upgrade request already
     }
-    ws_.text(true);
     phase_ = Phase::kAwaitIdentify;
     last_activity_ = last_ping_ = SteadyClock::now();
     if (!gw_.add(std::static_pointer_cast<SessionHandle>(shared_from_this()))) {
@@ -804,8 +810,12 @@ class Session final : public Follower,
       if (!closing()) gw_.metrics.slow_consumers.inc();
       close(kCloseSlowConsumer, "slow consumer");
     }
+    // Corked: the frames of the whole batch are queued first and go out in one write.
+    corked_ = true;
     for (const DeliveryPtr& d : batch_) on_delivery(*d);
+    corked_ = false;
     batch_.clear();
+    if (!writing_ && !closing() && !queue_.empty() && !ws_.next_layer().writing()) write_next();
     if (batch_.capacity() > kIdleInboxCapacity) std::vector<DeliveryPtr>().swap(batch_);
   }
 
@@ -1017,40 +1027,63 @@ class Session final : public Follower,
       gw_.metrics.slow_consumers.inc();
       return close(kCloseSlowConsumer, "slow consumer");
     }
-    if (!writing_) write_next();
+    if (!writing_ && !corked_ && !ws_.next_layer().writing()) write_next();
   }
 
+  // Writes the first kMaxGatherFrames queued frames in one system call, as WebSocket text
+  // frames encoded here (gateway/internal/gathered_socket.h): the header per frame, the payload
+  // shared with every other recipient. REQUIRES: !writing_, the socket idle, queue not empty.
   void write_next() {
+    if (!ws_.is_open()) return;  // Beast got or sent a close frame: nothing may follow it
+    if (!out_) out_ = std::make_unique<WriteBatch>();
+    WriteBatch& b = *out_;
+    b.count = std::min(queue_.size(), kMaxGatherFrames);
+    for (std::size_t i = 0; i < b.count; ++i) {
+      const Frame& f = queue_.at(i).frame;
+      const std::size_t header = encode_text_frame_header(f->size(), b.headers[i]);
+      b.frames[i] = f;
+      b.buffers[2 * i] = asio::buffer(b.headers[i].data(), header);
+      b.buffers[2 * i + 1] = asio::buffer(*f);
+    }
     writing_ = true;
-    inflight_ = queue_.front().frame;
-    ws_.async_write(asio::buffer(*inflight_),
-                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                      self->on_write(ec);
-                    });
+    ws_.next_layer().write_frames(std::span(b.buffers.data(), 2 * b.count),
+                                  [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                    self->on_write(ec);
+                                  });
   }
 
   void on_write(beast::error_code ec) {
     writing_ = false;
-    inflight_.reset();
+    WriteBatch& b = *out_;
+    const std::size_t written = b.count;
+    for (std::size_t i = 0; i < written; ++i) b.frames[i].reset();
+    b.count = 0;
     if (ec) return hard_close();
-    if (closing()) {
-      if (close_pending_) {
-        close_pending_ = false;
-        start_close();
+    if (closing()) return;  // the queue was cleared; the close frame follows (start_close)
+    const std::int64_t now = steady_ns();
+    for (std::size_t i = 0; i < written; ++i) {
+      if (const std::int64_t stamp = queue_.front().stamp_ns; stamp != 0) {
+        gw_.metrics.events_delivered.inc();
+        gw_.metrics.delivery_seconds.observe(static_cast<double>(now - stamp) / 1e9);
       }
-      return;
+      queue_.pop();
     }
-    if (const std::int64_t stamp = queue_.front().stamp_ns; stamp != 0) {
-      gw_.metrics.events_delivered.inc();
-      gw_.metrics.delivery_seconds.observe(static_cast<double>(steady_ns() - stamp) / 1e9);
+    if (queue_.empty()) {
+      out_.reset();  // an idle session holds no write storage
+    } else if (!ws_.next_layer().writing()) {
+      write_next();  // else a Beast frame goes first; on_write_idle() resumes
     }
-    queue_.pop();
-    if (!queue_.empty()) write_next();
     if (fetch_blocked_ && queue_.bytes() <= queue_.cap_bytes() / 2) pump_fetches();
   }
 
+  // GatheredSocket::Owner: a Beast frame (pong, ping) was written; frames queued meanwhile go now.
+  void on_write_idle() override {
+    if (!writing_ && !closing() && !queue_.empty()) write_next();
+  }
+
   // Ends the session with a close frame carrying `code`: what is queued is dropped, a write in
-  // flight finishes first; after kCloseGrace the socket is closed regardless.
+  // flight finishes first (the socket writes the close frame after it); after kCloseGrace the
+  // socket is closed regardless.
   void close(std::uint16_t code, const char* reason) {
     if (closing()) return;
     if (phase_ == Phase::kHandshake) return;  // nothing to close politely yet
@@ -1063,11 +1096,7 @@ class Session final : public Follower,
     ops::log_debug("gateway close", {{"code", std::to_string(code)},
                                      {"user_id", core::id_to_string(actor_.user_id)}});
     arm_timer(SteadyClock::now() + kCloseGrace);
-    if (writing_) {
-      close_pending_ = true;
-    } else {
-      start_close();
-    }
+    start_close();
   }
 
   void start_close() {
@@ -1186,7 +1215,7 @@ class Session final : public Follower,
   Hub::Impl& hub_;
   // Over the bare socket rather than beast::tcp_stream: the websocket layer has its own
   // timeouts, and tcp_stream would add ~0.7 KiB per connection (its state and a larger read op).
-  websocket::stream<Socket> ws_;
+  websocket::stream<GatheredSocket<Socket>> ws_;
   asio::any_io_executor ex_;  // the connection's strand
   asio::steady_timer timer_;
   std::array<char, kReadChunkBytes> chunk_;
@@ -1198,7 +1227,16 @@ class Session final : public Follower,
   bool inbox_overflow_ = false;         // inbox hit its bound: drain closes 4010
   std::vector<DeliveryPtr> batch_;      // strand only: the inbox being drained
   OutboundQueue queue_;
-  Frame inflight_;  // the frame being written (the queue may be cleared meanwhile)
+  // The frames of the write in flight, their headers and the buffer sequence handed to the
+  // socket (the queue may be cleared meanwhile). Allocated while the session has frames to
+  // write; released when its queue empties.
+  struct WriteBatch {
+    std::size_t count = 0;
+    std::array<Frame, kMaxGatherFrames> frames;
+    std::array<std::array<std::uint8_t, kMaxFrameHeaderBytes>, kMaxGatherFrames> headers;
+    std::array<asio::const_buffer, 2 * kMaxGatherFrames> buffers;
+  };
+  std::unique_ptr<WriteBatch> out_;
   FrameLimiter limiter_;
   std::string cookie_token_;  // until identify
   std::string identify_id_;   // until ready
@@ -1214,8 +1252,8 @@ class Session final : public Follower,
   int inflight_sends_ = 0;
   std::uint16_t close_code_ = 0;
   Phase phase_ = Phase::kHandshake;
-  bool writing_ = false;
-  bool close_pending_ = false;
+  bool writing_ = false;  // a write_next() batch is in flight
+  bool corked_ = false;   // drain_inbox() is queueing a batch: write when it is done
   bool registered_ = false;
   bool user_followed_ = false;
   bool fetch_blocked_ = false;
