@@ -46,6 +46,7 @@ json::object to_json(const core::Room& r) {
   o["created_by"] = id_or_null(r.created_by);
   o["created_at"] = r.created_at;
   o["last_seq"] = r.last_seq;
+  o["pin_policy"] = core::to_string(r.pin_policy);
   return o;
 }
 
@@ -77,6 +78,59 @@ json::object to_json(const core::Message& m) {
     reactions.push_back(json::object{{"emoji", r.emoji}, {"count", r.count}});
   }
   o["reactions"] = std::move(reactions);
+  o["thread_root"] = id_or_null(m.thread_root);
+  o["thread"] = m.thread ? json::value(to_json(*m.thread)) : json::value(nullptr);
+  if (m.reply_preview) {
+    const core::ReplyPreview& p = *m.reply_preview;
+    json::object q;
+    q["message_id"] = ids(p.message_id);
+    q["sender_id"] = id_or_null(p.sender_id);
+    q["body"] = p.body;
+    q["truncated"] = p.truncated;
+    q["deleted"] = p.deleted;
+    o["reply_preview"] = std::move(q);
+  } else {
+    o["reply_preview"] = nullptr;
+  }
+  o["edit_count"] = m.edit_count;
+  return o;
+}
+
+json::object to_json(const core::ThreadSummary& t) {
+  json::object o;
+  o["root_id"] = ids(t.root_id);
+  o["reply_count"] = t.reply_count;
+  o["last_reply_id"] = id_or_null(t.last_reply_id);
+  o["last_reply_at"] = time_or_null(t.last_reply_at);
+  json::array participants;
+  for (core::Id id : t.participants) participants.push_back(ids(id));
+  o["participants"] = std::move(participants);
+  return o;
+}
+
+json::object to_json(const core::Pin& p) {
+  json::object o;
+  o["message"] = to_json(p.message);
+  o["pinned_by"] = ids(p.pinned_by);
+  o["pinned_at"] = p.pinned_at;
+  return o;
+}
+
+json::object to_json(const core::MessageRevision& r) {
+  json::object o;
+  o["rev"] = r.rev;
+  o["body"] = r.body;
+  o["written_at"] = r.written_at;
+  o["replaced_at"] = r.replaced_at;
+  return o;
+}
+
+json::object to_json(const core::FollowedThread& t) {
+  json::object o;
+  o["room_id"] = ids(t.room_id);
+  o["root"] = to_json(t.root);
+  o["last_read_seq"] = t.last_read_seq;
+  o["unread"] = t.unread;
   return o;
 }
 
@@ -108,6 +162,8 @@ json::object to_json(const core::RoomEvent& e) {
     case core::EventType::kMessageUpdated:
     case core::EventType::kMessageDeleted:
       if (e.message) o["message"] = to_json(*e.message);
+      // A thread reply's event carries its root's summary as stored now.
+      if (e.thread) o["thread"] = to_json(*e.thread);
       break;
     case core::EventType::kMemberJoined:
       o["user_id"] = ids(e.user_id);
@@ -119,6 +175,12 @@ json::object to_json(const core::RoomEvent& e) {
     case core::EventType::kRoomUpdated:
       o["name"] = e.name;
       o["topic"] = e.topic;
+      o["pin_policy"] = core::to_string(e.pin_policy);
+      break;
+    case core::EventType::kMessagePinned:
+    case core::EventType::kMessageUnpinned:
+      o["message_id"] = ids(e.target_id);
+      if (e.message) o["message"] = to_json(*e.message);
       break;
     case core::EventType::kReactionAdded:
     case core::EventType::kReactionRemoved:

@@ -32,6 +32,16 @@ json::object receipt_json(const core::ReadState& s);
 // {read_count, delivered_count, read_by: [id], delivered_to: [id]}.
 json::object to_json(const core::MessageReceipts& r);
 
+// Pins, threads, edit history (issue 3; docs/protocol.md "Pins, threads and edit history").
+// {root_id, reply_count, last_reply_id, last_reply_at, participants: [id]}.
+json::object to_json(const core::ThreadSummary& t);
+// {message: Message, pinned_by, pinned_at}.
+json::object to_json(const core::Pin& p);
+// {rev, body, written_at, replaced_at}.
+json::object to_json(const core::MessageRevision& r);
+// {room_id, root: Message, last_read_seq, unread}.
+json::object to_json(const core::FollowedThread& t);
+
 // A server frame {"op": op, "re"?: re, "d"?: d} serialised.
 std::string frame(std::string_view op, const json::value& d, std::string_view re = {});
 // The gateway frame for a durable room event: {"op": "<type>", "d": Event}. Encoded once per

@@ -30,7 +30,15 @@ core::Status authorize(const Subject& who, Action what, const Target& on) {
     case Action::kMarkRead:
     case Action::kViewReceipts:
     case Action::kTyping:
+    case Action::kFollowThread:
+    case Action::kViewEditHistory:
       return core::ok_status();
+    case Action::kPinMessage:
+      if (on.room_kind == RoomKind::kDm) return core::ok_status();
+      if (on.pin_policy == core::PinPolicy::kMembers || is_moderator(mine)) {
+        return core::ok_status();
+      }
+      return forbidden("only owners and moderators may pin messages in this room");
     case Action::kEditMessage:
       if (on.owner_id == who.user_id) return core::ok_status();
       return forbidden("only the sender may edit a message");

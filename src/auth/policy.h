@@ -24,6 +24,9 @@ enum class Action {
   kMarkRead,          // move one's own read marker / delivered position: any member
   kViewReceipts,      // who read / holds a message: any member
   kTyping,            // typing notifications: any member
+  kPinMessage,        // pin/unpin: DMs both members; groups per the room's pin_policy
+  kFollowThread,      // follow/unfollow a thread, list its replies: any member
+  kViewEditHistory,   // a message's earlier bodies: any member (like the message itself)
 };
 
 struct Subject {
@@ -36,6 +39,7 @@ struct Target {
   core::RoomKind room_kind = core::RoomKind::kGroup;
   core::Id owner_id = 0;                              // the message's sender, for message actions
   std::optional<core::MemberRole> target_membership;  // the affected member's role, if any
+  core::PinPolicy pin_policy = core::PinPolicy::kMembers;  // the room's, for kPinMessage
 };
 
 // ok, or kForbidden (a member lacking the right) / kNotFound (not a member: the room is not

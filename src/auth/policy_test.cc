@@ -71,6 +71,29 @@ TEST(Policy, RemovalFollowsRank) {
   EXPECT_FALSE(authorize(member(MemberRole::kOwner), Action::kRemoveMember, target(MemberRole::kOwner)));
 }
 
+TEST(Policy, PinningFollowsTheRoomsPinPolicyAndDmsAlwaysAllowIt) {
+  Target open_group{RoomKind::kGroup, 0, std::nullopt, core::PinPolicy::kMembers};
+  Target strict_group{RoomKind::kGroup, 0, std::nullopt, core::PinPolicy::kModerators};
+  Target dm{RoomKind::kDm, 0, std::nullopt, core::PinPolicy::kModerators};
+  EXPECT_TRUE(authorize(member(MemberRole::kMember), Action::kPinMessage, open_group));
+  auto refused = authorize(member(MemberRole::kMember), Action::kPinMessage, strict_group);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Errc::kForbidden);
+  EXPECT_TRUE(authorize(member(MemberRole::kModerator), Action::kPinMessage, strict_group));
+  EXPECT_TRUE(authorize(member(MemberRole::kOwner), Action::kPinMessage, strict_group));
+  EXPECT_TRUE(authorize(member(MemberRole::kMember), Action::kPinMessage, dm));
+  EXPECT_EQ(authorize(outsider(Role::kAdmin), Action::kPinMessage, open_group).error().code,
+            Errc::kNotFound);
+}
+
+TEST(Policy, MembersFollowThreadsAndSeeEditHistoryOutsidersDoNot) {
+  for (Action a : {Action::kFollowThread, Action::kViewEditHistory}) {
+    EXPECT_TRUE(authorize(member(MemberRole::kMember), a));
+    EXPECT_EQ(authorize(outsider(), a).error().code, Errc::kNotFound);
+    EXPECT_EQ(authorize(outsider(Role::kAdmin), a).error().code, Errc::kNotFound);
+  }
+}
+
 TEST(Policy, AdministrationNeedsAdminRole) {
   EXPECT_EQ(authorize(outsider(Role::kUser), Action::kAdministerUsers).error().code, Errc::kForbidden);
   EXPECT_TRUE(authorize(outsider(Role::kAdmin), Action::kAdministerUsers));

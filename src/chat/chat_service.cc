@@ -90,7 +90,10 @@ void load_message_access(store::Store& store, Id user_id, Id room_id, Id message
 }  // namespace
 
 ChatService::ChatService(Deps deps, ChatConfig config)
-    : deps_(deps), config_(config), live_(LiveService::Deps{deps.store, deps.publisher, deps.clock}) {}
+    : deps_(deps),
+      config_(config),
+      live_(LiveService::Deps{deps.store, deps.publisher, deps.clock}),
+      threads_(ThreadService::Deps{deps.store, deps.publisher, deps.clock}) {}
 
 void ChatService::create_group(const Actor& who, CreateGroupRequest req,
                                Callback<core::Room> done) {
@@ -175,8 +178,15 @@ void ChatService::list_rooms(const Actor& who, Callback<std::vector<core::RoomSu
 
 void ChatService::update_room(const Actor& who, Id room_id, std::optional<std::string> name,
                               std::optional<std::string> topic, Callback<core::RoomEvent> done) {
-  if (!name && !topic) {
-    return done(make_error(Errc::kInvalidArgument, "name or topic required"));
+  update_room(who, room_id, RoomUpdateRequest{std::move(name), std::move(topic), std::nullopt},
+              std::move(done));
+}
+
+void ChatService::update_room(const Actor& who, Id room_id, RoomUpdateRequest req,
+                              Callback<core::RoomEvent> done) {
+  auto& [name, topic, pin_policy] = req;
+  if (!name && !topic && !pin_policy) {
+    return done(make_error(Errc::kInvalidArgument, "name, topic or pin_policy required"));
   }
   if (name) {
     if (auto st = validate_room_name(*name); !st) return done(st.take_error());
@@ -191,17 +201,23 @@ void ChatService::update_room(const Actor& who, Id room_id, std::optional<std::s
   std::int64_t now = deps_.clock.now_ms();
   load_access(store, who.user_id, room_id,
               [&store, &publisher, who, room_id, name = std::move(name), topic = std::move(topic),
-               now, done = std::move(done)](core::Result<RoomAccess> a) mutable {
+               pin_policy = pin_policy, now, done = std::move(done)](core::Result<RoomAccess> a) mutable {
                 if (!a) return done(a.take_error());
                 auto st = auth::authorize(subject(who, a->member), Action::kUpdateRoom,
                                           auth::Target{a->room.kind, 0, std::nullopt});
                 if (!st) return done(st.take_error());
-                store.update_room(room_id, std::move(name), std::move(topic), who.user_id, now,
-                                  [&publisher, done = std::move(done)](
-                                      core::Result<core::RoomEvent> e) {
-                                    if (e) publisher.room_event(*e);
-                                    done(std::move(e));
-                                  });
+                store::RoomChange ch;
+                ch.room_id = room_id;
+                ch.name = std::move(name);
+                ch.topic = std::move(topic);
+                ch.pin_policy = pin_policy;
+                ch.actor = who.user_id;
+                ch.now = now;
+                store.change_room(std::move(ch), [&publisher, done = std::move(done)](
+                                                     core::Result<core::RoomEvent> e) {
+                  if (e) publisher.room_event(*e);
+                  done(std::move(e));
+                });
               });
 }
 
@@ -306,6 +322,7 @@ void ChatService::send(const Actor& who, SendRequest req, Callback<store::Append
   m.client_txn_id = std::move(req.client_txn_id);
   m.body = std::move(req.body);
   m.reply_to = req.reply_to;
+  m.thread_root = req.thread_root;
   m.created_at = deps_.clock.now_ms();
   // The policy decides inside the storing transaction, on the sender's current membership: no
   // separate read, so a client's pipelined sends are committed in the order it sent them.

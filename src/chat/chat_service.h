@@ -18,6 +18,7 @@
 #include "auth/auth_service.h"
 #include "chat/live_service.h"
 #include "chat/publisher.h"
+#include "chat/thread_service.h"
 #include "core/clock.h"
 #include "core/id.h"
 #include "core/result.h"
@@ -47,6 +48,14 @@ struct SendRequest {
   std::string client_txn_id;
   std::string body;
   Id reply_to = 0;
+  Id thread_root = 0;  // a reply in this message's thread (store::NewMessage::thread_root)
+};
+
+// A room change; fields left nullopt are unchanged, at least one must be set.
+struct RoomUpdateRequest {
+  std::optional<std::string> name;
+  std::optional<std::string> topic;
+  std::optional<core::PinPolicy> pin_policy;  // groups only (owners/moderators, like the rest)
 };
 
 struct RoomDetails {
@@ -72,6 +81,8 @@ class ChatService {
   void list_rooms(const Actor& who, Callback<std::vector<core::RoomSummary>> done);
   void update_room(const Actor& who, Id room_id, std::optional<std::string> name,
                    std::optional<std::string> topic, Callback<core::RoomEvent> done);
+  void update_room(const Actor& who, Id room_id, RoomUpdateRequest req,
+                   Callback<core::RoomEvent> done);
   void add_member(const Actor& who, Id room_id, Id user_id, Callback<core::RoomEvent> done);
   // Removing oneself is leaving.
   void remove_member(const Actor& who, Id room_id, Id user_id, Callback<core::RoomEvent> done);
@@ -91,11 +102,14 @@ class ChatService {
   // Read markers, receipts, reactions and privacy settings (chat/live_service.h), over the same
   // store, publisher and clock.
   LiveService& live() { return live_; }
+  // Pins, threads and edit history (chat/thread_service.h), over the same store and publisher.
+  ThreadService& threads() { return threads_; }
 
  private:
   Deps deps_;
   ChatConfig config_;
   LiveService live_;
+  ThreadService threads_;
 };
 
 }  // namespace parley::chat

@@ -42,6 +42,14 @@ std::optional<AttachmentKind> parse_attachment_kind(std::string_view s) {
   if (s == "file") return AttachmentKind::kFile;
   return std::nullopt;
 }
+std::string_view to_string(PinPolicy p) {
+  return p == PinPolicy::kModerators ? "moderators" : "members";
+}
+std::optional<PinPolicy> parse_pin_policy(std::string_view s) {
+  if (s == "members") return PinPolicy::kMembers;
+  if (s == "moderators") return PinPolicy::kModerators;
+  return std::nullopt;
+}
 std::string_view to_string(EventType t) {
   switch (t) {
     case EventType::kMessageCreated: return "message.created";
@@ -52,6 +60,8 @@ std::string_view to_string(EventType t) {
     case EventType::kRoomUpdated: return "room.updated";
     case EventType::kReactionAdded: return "reaction.added";
     case EventType::kReactionRemoved: return "reaction.removed";
+    case EventType::kMessagePinned: return "message.pinned";
+    case EventType::kMessageUnpinned: return "message.unpinned";
   }
   return "unknown";
 }

@@ -2,6 +2,7 @@
 // Times are Unix milliseconds; 0 means "not set" (never edited, never deleted, ...).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -19,6 +20,8 @@ enum class MemberRole { kMember, kModerator, kOwner };
 // What an attachment is, from its detected content type: images are the formats Parley
 // thumbnails (JPEG, PNG, GIF, WebP); any other type is a "file" (SVG included: it can script).
 enum class AttachmentKind { kImage, kVideo, kAudio, kFile };
+// Who may pin messages in a group room (DMs: both members, always).
+enum class PinPolicy { kMembers, kModerators };
 
 std::string_view to_string(Role r);
 std::string_view to_string(UserStatus s);
@@ -28,6 +31,8 @@ std::optional<Role> parse_role(std::string_view s);
 std::optional<MemberRole> parse_member_role(std::string_view s);
 std::string_view to_string(AttachmentKind k);  // "image" | "video" | "audio" | "file"
 std::optional<AttachmentKind> parse_attachment_kind(std::string_view s);
+std::string_view to_string(PinPolicy p);  // "members" | "moderators"
+std::optional<PinPolicy> parse_pin_policy(std::string_view s);
 
 struct User {
   Id id = 0;
@@ -62,6 +67,7 @@ struct Room {
   Id created_by = 0;
   std::int64_t created_at = 0;
   std::int64_t last_seq = 0;  // seq of the newest durable event in the room
+  PinPolicy pin_policy = PinPolicy::kMembers;  // groups only; changed by owners/moderators
 };
 
 struct Member {
@@ -100,6 +106,25 @@ struct Attachment {
   std::string preview_key;    // blob key of the preview (image/webp); "" when there is none
   std::int64_t created_at = 0;
 };
+// A thread's state as shown on its root message: live (not deleted) replies only.
+struct ThreadSummary {
+  Id root_id = 0;
+  std::int64_t reply_count = 0;
+  Id last_reply_id = 0;          // 0 when there is no live reply
+  std::int64_t last_reply_at = 0;
+  std::vector<Id> participants;  // first kMaxThreadParticipants distinct repliers, by first reply
+};
+inline constexpr int kMaxThreadParticipants = 5;
+
+// The quoted message of a reply, so clients render the quote without another fetch.
+struct ReplyPreview {
+  Id message_id = 0;
+  Id sender_id = 0;
+  std::string body;        // first kReplyPreviewChars code points; "" when deleted
+  bool truncated = false;  // the body is longer than the preview
+  bool deleted = false;
+};
+inline constexpr std::size_t kReplyPreviewChars = 140;
 
 struct Message {
   Id id = 0;
@@ -114,6 +139,10 @@ struct Message {
   std::int64_t deleted_at = 0;
   std::vector<ReactionCount> reactions;  // filled by history reads; empty elsewhere
   std::vector<Attachment> attachments;   // in position order; empty once deleted
+  Id thread_root = 0;        // a thread reply: the root message (same room); 0 otherwise
+  std::int64_t edit_count = 0;              // how many times the body was edited
+  std::optional<ThreadSummary> thread;      // a root with live replies (store reads fill it)
+  std::optional<ReplyPreview> reply_preview;  // reply_to != 0 (store reads fill it)
 };
 
 // Durable room events, each with a gap-free per-room seq assigned in the storing transaction.
@@ -126,6 +155,8 @@ enum class EventType {
   kRoomUpdated,     // name/topic set
   kReactionAdded,   // target_id (message), user_id, emoji, count (after the change)
   kReactionRemoved, // target_id (message), user_id, emoji, count (after the change)
+  kMessagePinned,   // target_id (message), message set (as stored now)
+  kMessageUnpinned, // target_id (message), message set (as stored now)
 };
 std::string_view to_string(EventType t);  // "message.created", ...
 
@@ -143,6 +174,32 @@ struct RoomEvent {
   Id target_id = 0;                // reaction.* events: the message reacted to
   std::string emoji;               // reaction.* events
   std::int64_t count = 0;          // reaction.* events: that emoji's count on the message after it
+  PinPolicy pin_policy = PinPolicy::kMembers;  // room.updated
+  // message.* events of a thread reply: the root's summary as stored now.
+  std::optional<ThreadSummary> thread;
+};
+
+// One pinned message of a room.
+struct Pin {
+  Message message;
+  Id pinned_by = 0;
+  std::int64_t pinned_at = 0;
+};
+
+// One kept earlier version of a message body (the source text, before any rendering).
+struct MessageRevision {
+  std::int64_t rev = 0;         // 1 = the original body; increasing
+  std::string body;
+  std::int64_t written_at = 0;  // when this body was sent or set by an edit
+  std::int64_t replaced_at = 0; // when the edit that replaced it happened
+};
+
+// A thread the user follows, with what they have not read in it.
+struct FollowedThread {
+  Id room_id = 0;
+  Message root;                 // root.thread is set when the thread has live replies
+  std::int64_t last_read_seq = 0;
+  std::int64_t unread = 0;      // live replies by others with seq > last_read_seq
 };
 
 // A member's read state in one room after a change (read marker, delivered position).

@@ -555,6 +555,8 @@ class Session final : public Follower,
     if (!body) return send_error(body.error(), id);
     auto reply_to = api::get_optional_id(d, "reply_to");
     if (!reply_to) return send_error(reply_to.error(), id);
+    auto thread_root = api::get_optional_id(d, "thread_root");
+    if (!thread_root) return send_error(thread_root.error(), id);
     if (inflight_sends_ >= kMaxInflightSends) {
       core::Error e = core::make_error(Errc::kRateLimited, "too many sends in flight");
       e.retry_after_ms = 100;
@@ -566,6 +568,7 @@ class Session final : public Follower,
     req.client_txn_id = std::move(*txn);
     req.body = std::move(*body);
     req.reply_to = reply_to->value_or(0);
+    req.thread_root = thread_root->value_or(0);
     ++inflight_sends_;
     gw_.deps.chat.send(actor_, std::move(req),
                        on_strand([id = std::move(id)](Session& s, core::Result<store::AppendResult> r) {

@@ -140,10 +140,12 @@ struct Api::Impl {
     add_room_routes();
     add_message_routes();
     add_live_routes();
+    add_thread_routes();
     add_admin_routes();
   }
 
   void add_live_routes();
+  void add_thread_routes();
   void add_ops_routes();
   void add_account_routes();
   void add_room_routes();
@@ -431,10 +433,16 @@ void Api::Impl::add_room_routes() {
     if (c->failed(body)) return;
     auto name = api::get_optional_string(*body, "name");
     auto topic = api::get_optional_string(*body, "topic");
-    if (c->failed(name) || c->failed(topic)) return;
+    auto pin_policy_name = api::get_optional_string(*body, "pin_policy");
+    if (c->failed(name) || c->failed(topic) || c->failed(pin_policy_name)) return;
+    chat::RoomUpdateRequest change{std::move(*name), std::move(*topic), std::nullopt};
+    if (pin_policy_name->has_value()) {
+      change.pin_policy = core::parse_pin_policy(**pin_policy_name);
+      if (!change.pin_policy) return c->fail(bad("pin_policy: must be members or moderators"));
+    }
     const Id room_id = *id;
     deps.chat.update_room(
-        c->actor(), room_id, std::move(*name), std::move(*topic),
+        c->actor(), room_id, std::move(change),
         [this, c, room_id](core::Result<core::RoomEvent> e) {
           if (c->failed(e)) return;
           // The event carries the new name and topic; the room (with last_seq) is read back.
@@ -573,12 +581,14 @@ void Api::Impl::add_message_routes() {
     auto txn = api::get_string(*body, "client_txn_id");
     auto text = api::get_string(*body, "body");
     auto reply_to = api::get_optional_id(*body, "reply_to");
-    if (c->failed(txn) || c->failed(text) || c->failed(reply_to)) return;
+    auto thread_root = api::get_optional_id(*body, "thread_root");
+    if (c->failed(txn) || c->failed(text) || c->failed(reply_to) || c->failed(thread_root)) return;
     chat::SendRequest req;
     req.room_id = *id;
     req.client_txn_id = std::move(*txn);
     req.body = std::move(*text);
     req.reply_to = reply_to->value_or(0);
+    req.thread_root = thread_root->value_or(0);
     deps.chat.send(c->actor(), std::move(req), [c](core::Result<store::AppendResult> r) {
       if (c->failed(r)) return;
       if (!r->event.message) return c->fail(make_error(Errc::kInternal, "send: event without message"));
@@ -720,6 +730,156 @@ void Api::Impl::add_live_routes() {
                                   c->reply_json(200, o);
                                 });
        });
+}
+
+// Pins, threads and edit history (issue 3; docs/protocol.md, "Pins, threads and edit history").
+void Api::Impl::add_thread_routes() {
+  auto pin_reply = [](CallPtr c) {
+    return [c](core::Result<store::PinResult> r) {
+      if (c->failed(r)) return;
+      json::object o;
+      o["changed"] = r->changed;
+      o["event"] = r->changed ? json::value(api::to_json(r->event)) : json::value(nullptr);
+      c->reply_json(200, o);
+    };
+  };
+
+  get("/api/v1/rooms/{id}/pins", Access::kAuthenticated, [this](CallPtr c) {
+    auto id = path_id(*c, "id");
+    if (c->failed(id)) return;
+    deps.chat.threads().pins(c->actor(), *id, [c](core::Result<std::vector<core::Pin>> r) {
+      if (c->failed(r)) return;
+      json::array a;
+      for (const auto& p : *r) a.push_back(api::to_json(p));
+      c->reply_json(200, wrap("pins", std::move(a)));
+    });
+  });
+
+  post("/api/v1/rooms/{id}/pins", Access::kAuthenticated, [this, pin_reply](CallPtr c) {
+    auto id = path_id(*c, "id");
+    if (c->failed(id)) return;
+    auto body = c->json_body();
+    if (c->failed(body)) return;
+    auto mid = api::get_id(*body, "message_id");
+    if (c->failed(mid)) return;
+    deps.chat.threads().pin(c->actor(), *id, *mid, true, pin_reply(c));
+  });
+
+  del("/api/v1/rooms/{id}/pins/{message_id}", Access::kAuthenticated, [this, pin_reply](CallPtr c) {
+    auto id = path_id(*c, "id");
+    if (c->failed(id)) return;
+    auto mid = path_id(*c, "message_id");
+    if (c->failed(mid)) return;
+    deps.chat.threads().pin(c->actor(), *id, *mid, false, pin_reply(c));
+  });
+
+  get("/api/v1/rooms/{id}/threads/{root_id}", Access::kAuthenticated, [this](CallPtr c) {
+    auto id = path_id(*c, "id");
+    if (c->failed(id)) return;
+    auto root = path_id(*c, "root_id");
+    if (c->failed(root)) return;
+    auto before = query_id(*c, "before");
+    auto after = query_id(*c, "after");
+    auto limit = query_int(*c, "limit", kDefaultHistoryLimit, 1, kMaxHistoryLimit);
+    if (c->failed(before) || c->failed(after) || c->failed(limit)) return;
+    if (*before != 0 && *after != 0) return c->fail(bad("use at most one of before, after"));
+    store::HistoryQuery q;
+    q.room_id = *id;
+    q.thread_root = *root;
+    q.before = *before;
+    q.after = *after;
+    // One extra reply tells whether more exist in the paging direction (as room history).
+    const auto n = static_cast<std::size_t>(*limit);
+    q.limit = static_cast<int>(n) + 1;
+    const bool paging_forward = q.after != 0;
+    const bool has_cursor = q.before != 0 || q.after != 0;
+    deps.chat.threads().thread(
+        c->actor(), q, [c, n, paging_forward, has_cursor](core::Result<chat::ThreadPage> r) {
+          if (c->failed(r)) return;
+          std::vector<core::Message>& m = r->replies;
+          const bool extra = m.size() > n;
+          if (extra) {
+            if (paging_forward) {
+              m.pop_back();
+            } else {
+              m.erase(m.begin());
+            }
+          }
+          json::array a;
+          for (const auto& msg : m) a.push_back(api::to_json(msg));
+          json::object o;
+          o["root"] = api::to_json(r->root);
+          o["messages"] = std::move(a);
+          o["following"] = r->following;
+          o["has_more_before"] = paging_forward ? has_cursor : extra;
+          o["has_more_after"] = paging_forward ? extra : has_cursor;
+          c->reply_json(200, o);
+        });
+  });
+
+  auto follow_route = [this](bool follow) {
+    return [this, follow](CallPtr c) {
+      auto id = path_id(*c, "id");
+      if (c->failed(id)) return;
+      auto root = path_id(*c, "root_id");
+      if (c->failed(root)) return;
+      deps.chat.threads().follow(c->actor(), *id, *root, follow, [c](core::Result<bool> r) {
+        if (c->failed(r)) return;
+        c->reply_json(200, wrap("following", *r));
+      });
+    };
+  };
+  post("/api/v1/rooms/{id}/threads/{root_id}/follow", Access::kAuthenticated, follow_route(true));
+  del("/api/v1/rooms/{id}/threads/{root_id}/follow", Access::kAuthenticated, follow_route(false));
+
+  post("/api/v1/rooms/{id}/threads/{root_id}/read", Access::kAuthenticated, [this](CallPtr c) {
+    auto id = path_id(*c, "id");
+    if (c->failed(id)) return;
+    auto root = path_id(*c, "root_id");
+    if (c->failed(root)) return;
+    auto body = c->json_body(true);
+    if (c->failed(body)) return;
+    auto seq = optional_seq(*body, "seq");
+    if (c->failed(seq)) return;
+    deps.chat.threads().mark_thread_read(c->actor(), *id, *root, *seq,
+                                         [c](core::Result<core::FollowedThread> r) {
+                                           if (c->failed(r)) return;
+                                           c->reply_json(200, wrap("thread", api::to_json(*r)));
+                                         });
+  });
+
+  get("/api/v1/users/me/threads", Access::kAuthenticated, [this](CallPtr c) {
+    auto limit = query_int(*c, "limit", kDefaultHistoryLimit, 1, store::kMaxFollowedThreadsLimit);
+    if (c->failed(limit)) return;
+    deps.chat.threads().followed_threads(
+        c->actor(), static_cast<int>(*limit),
+        [c](core::Result<std::vector<core::FollowedThread>> r) {
+          if (c->failed(r)) return;
+          json::array a;
+          for (const auto& t : *r) a.push_back(api::to_json(t));
+          c->reply_json(200, wrap("threads", std::move(a)));
+        });
+  });
+
+  get("/api/v1/rooms/{id}/messages/{message_id}/revisions", Access::kAuthenticated,
+      [this](CallPtr c) {
+        auto id = path_id(*c, "id");
+        if (c->failed(id)) return;
+        auto mid = path_id(*c, "message_id");
+        if (c->failed(mid)) return;
+        deps.chat.threads().edit_history(c->actor(), *id, *mid,
+                                         [c](core::Result<chat::EditHistory> r) {
+                                           if (c->failed(r)) return;
+                                           json::array a;
+                                           for (const auto& v : r->revisions) {
+                                             a.push_back(api::to_json(v));
+                                           }
+                                           json::object o;
+                                           o["message"] = api::to_json(r->message);
+                                           o["revisions"] = std::move(a);
+                                           c->reply_json(200, o);
+                                         });
+      });
 }
 
 void Api::Impl::add_admin_routes() {

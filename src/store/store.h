@@ -79,6 +79,9 @@ struct NewMessage {
   std::string client_txn_id;  // idempotency key, unique per sender
   std::string body;
   Id reply_to = 0;            // must be a message of the same room (kInvalidArgument otherwise)
+  // A thread reply: a live root message (itself not a reply in a thread) of the same room
+  // (kInvalidArgument otherwise). The sender follows the thread, the root's author too.
+  Id thread_root = 0;
   std::int64_t created_at = 0;
   // Unsent attachments of the sender, attached in this order in the same transaction (at most
   // kMaxAttachmentsPerMessage). kNotFound for an id that is unknown or another user's upload,
@@ -104,6 +107,8 @@ struct HistoryQuery {
   Id after = 0;
   Id around = 0;
   int limit = 50;  // 1..101 (REST asks for one extra row to learn whether more exist)
+  // 0: the room's timeline, without thread replies. Otherwise the replies of that thread only.
+  Id thread_root = 0;
 };
 
 // A member's read state change (update_read_state).
@@ -165,6 +170,45 @@ struct PendingUpload {
 struct SweepResult {
   std::vector<core::Attachment> attachments;
   std::vector<PendingUpload> uploads;
+};
+
+// --- pins, threads, edit history (issue 3)
+
+// Most pinned messages per room; pinning one more is kInvalidArgument.
+inline constexpr int kMaxPinsPerRoom = 100;
+// Most earlier bodies kept per message; older revisions are dropped on the next edit.
+inline constexpr int kMaxRevisionsPerMessage = 50;
+// Most followed threads one list_followed_threads call returns.
+inline constexpr int kMaxFollowedThreadsLimit = 100;
+
+// Fields left nullopt are unchanged. At least one must be set.
+struct RoomChange {
+  Id room_id = 0;
+  std::optional<std::string> name;
+  std::optional<std::string> topic;
+  std::optional<core::PinPolicy> pin_policy;
+  Id actor = 0;
+  std::int64_t now = 0;
+};
+
+struct PinUpdate {
+  Id room_id = 0;
+  Id message_id = 0;
+  Id user_id = 0;
+  bool pin = true;  // false: unpin
+  std::int64_t now = 0;
+};
+struct PinResult {
+  core::RoomEvent event;  // message.pinned / message.unpinned; unset (seq 0) when !changed
+  bool changed = false;   // false: it was (pin) / was not (unpin) pinned already
+};
+
+struct FollowUpdate {
+  Id room_id = 0;
+  Id root_id = 0;
+  Id user_id = 0;
+  bool follow = true;
+  std::int64_t now = 0;
 };
 
 class Store {
@@ -283,6 +327,36 @@ class Store {
   // The subset of `keys` some stored attachment refers to (as original, thumbnail or preview).
   virtual void referenced_blobs(std::vector<std::string> keys,
                                 Callback<std::vector<std::string>> done);
+
+  // --- pins, threads, edit history (issue 3). Not pure, as above.
+  //
+  // room.updated event with the new name/topic/pin_policy (update_room is this without a pin
+  // policy). kNotFound for an unknown room.
+  virtual void change_room(RoomChange c, Callback<core::RoomEvent> done);
+  // Pins or unpins a live message of the room; a change is a durable message.pinned /
+  // message.unpinned event. kNotFound for an unknown/deleted message or one of another room;
+  // kForbidden when the user is not a member; kInvalidArgument beyond kMaxPinsPerRoom.
+  // Deleting a message removes its pin (the message.deleted event says so).
+  virtual void set_pin(PinUpdate u, Callback<PinResult> done);
+  // The room's pins, most recently pinned first (at most kMaxPinsPerRoom).
+  virtual void list_pins(Id room_id, Callback<std::vector<core::Pin>> done);
+  // Follows or unfollows a thread (the root need not have replies yet). kNotFound for an
+  // unknown or deleted root, one of another room, or a message that is itself a thread reply;
+  // kForbidden when the user is not a member. Returns whether the user now follows it.
+  virtual void set_thread_follow(FollowUpdate u, Callback<bool> done);
+  // Whether the user follows the thread rooted at `root_id`.
+  virtual void thread_follow(Id root_id, Id user_id, Callback<bool> done);
+  // The threads the user follows in rooms they are still a member of, most recent activity
+  // first, at most `limit` (1..kMaxFollowedThreadsLimit).
+  virtual void list_followed_threads(Id user_id, int limit,
+                                     Callback<std::vector<core::FollowedThread>> done);
+  // Moves the user's read position in a followed thread forward to `seq` (the seq of a reply;
+  // -1: the newest reply). kNotFound when the user does not follow the thread.
+  virtual void mark_thread_read(Id root_id, Id user_id, std::int64_t seq,
+                                Callback<core::FollowedThread> done);
+  // The kept earlier bodies of a message, newest first (the current body is the message's).
+  // kNotFound for an unknown or deleted message (a deletion drops its history).
+  virtual void message_revisions(Id message_id, Callback<std::vector<core::MessageRevision>> done);
 };
 
 inline void Store::update_read_state(ReadUpdate, Callback<core::ReadState> done) {
@@ -324,6 +398,30 @@ inline void Store::sweep_unsent(std::int64_t, int, Callback<SweepResult> done) {
 inline void Store::referenced_blobs(std::vector<std::string>,
                                     Callback<std::vector<std::string>> done) {
   done(core::make_error(core::Errc::kInternal, "store: attachments not supported"));
+}
+inline void Store::change_room(RoomChange, Callback<core::RoomEvent> done) {
+  done(core::make_error(core::Errc::kInternal, "store: room settings not supported"));
+}
+inline void Store::set_pin(PinUpdate, Callback<PinResult> done) {
+  done(core::make_error(core::Errc::kInternal, "store: pins not supported"));
+}
+inline void Store::list_pins(Id, Callback<std::vector<core::Pin>> done) {
+  done(core::make_error(core::Errc::kInternal, "store: pins not supported"));
+}
+inline void Store::set_thread_follow(FollowUpdate, Callback<bool> done) {
+  done(core::make_error(core::Errc::kInternal, "store: threads not supported"));
+}
+inline void Store::thread_follow(Id, Id, Callback<bool> done) {
+  done(core::make_error(core::Errc::kInternal, "store: threads not supported"));
+}
+inline void Store::list_followed_threads(Id, int, Callback<std::vector<core::FollowedThread>> done) {
+  done(core::make_error(core::Errc::kInternal, "store: threads not supported"));
+}
+inline void Store::mark_thread_read(Id, Id, std::int64_t, Callback<core::FollowedThread> done) {
+  done(core::make_error(core::Errc::kInternal, "store: threads not supported"));
+}
+inline void Store::message_revisions(Id, Callback<std::vector<core::MessageRevision>> done) {
+  done(core::make_error(core::Errc::kInternal, "store: edit history not supported"));
 }
 
 }  // namespace parley::store

@@ -49,6 +49,7 @@ EVENT_OPS = {
     "message.created", "message.updated", "message.deleted",
     "member.joined", "member.left", "room.updated",
     "reaction.added", "reaction.removed",
+    "message.pinned", "message.unpinned",
 }
 
 PASSWORD = "correct horse battery"
@@ -418,10 +419,12 @@ class User:
             raise AssertionError(f"open dm: {r}")
         return r.json["room"]
 
-    def send(self, room_id, body, txn=None, reply_to=None):
+    def send(self, room_id, body, txn=None, reply_to=None, thread_root=None):
         payload = {"client_txn_id": txn or unique("t"), "body": body}
         if reply_to is not None:
             payload["reply_to"] = reply_to
+        if thread_root is not None:
+            payload["thread_root"] = thread_root
         return self.post(f"/api/v1/rooms/{room_id}/messages", payload)
 
     def history(self, room_id, **params):
@@ -634,11 +637,13 @@ class GatewayClient:
         self.ready = frame
         return frame
 
-    async def send(self, room_id, body, txn=None, reply_to=None, timeout=WAIT_S):
+    async def send(self, room_id, body, txn=None, reply_to=None, timeout=WAIT_S, thread_root=None):
         """Gateway send; returns the reply frame (ack or error)."""
         d = {"room_id": room_id, "client_txn_id": txn or unique("t"), "body": body}
         if reply_to is not None:
             d["reply_to"] = reply_to
+        if thread_root is not None:
+            d["thread_root"] = thread_root
         fid = await self.request("send", d)
         return await self.wait_reply(fid, timeout)
 

@@ -38,6 +38,10 @@ ROUTES = [
     ("post", "/rooms/{}/read"), ("post", "/rooms/{}/unread"), ("post", "/rooms/{}/delivered"),
     ("post", "/users/me/read-all"), ("get", "/rooms/{}/messages/{}/receipts"),
     ("post", "/rooms/{}/messages/{}/reactions"),
+    ("get", "/rooms/{}/pins"), ("post", "/rooms/{}/pins"), ("delete", "/rooms/{}/pins/{}"),
+    ("get", "/rooms/{}/threads/{}"), ("post", "/rooms/{}/threads/{}/follow"),
+    ("delete", "/rooms/{}/threads/{}/follow"), ("post", "/rooms/{}/threads/{}/read"),
+    ("get", "/users/me/threads"), ("get", "/rooms/{}/messages/{}/revisions"),
 ]
 
 

@@ -603,4 +603,47 @@ void SqliteStore::referenced_blobs(std::vector<std::string> keys,
   });
 }
 
+void SqliteStore::change_room(RoomChange ch, Callback<core::RoomEvent> done) {
+  write<core::RoomEvent>(std::move(done),
+                         [ch = std::move(ch)](Conn& c) { return q::change_room(c, ch); });
+}
+
+void SqliteStore::set_pin(PinUpdate u, Callback<PinResult> done) {
+  write<PinResult>(std::move(done), [u](Conn& c) { return q::set_pin(c, u); });
+}
+
+void SqliteStore::list_pins(Id room_id, Callback<std::vector<core::Pin>> done) {
+  read<std::vector<core::Pin>>(std::move(done),
+                               [room_id](Conn& c) { return q::list_pins(c, room_id); });
+}
+
+void SqliteStore::set_thread_follow(FollowUpdate u, Callback<bool> done) {
+  write<bool>(std::move(done), [u](Conn& c) { return q::set_thread_follow(c, u); });
+}
+
+void SqliteStore::thread_follow(Id root_id, Id user_id, Callback<bool> done) {
+  read<bool>(std::move(done),
+             [root_id, user_id](Conn& c) { return q::thread_follow(c, root_id, user_id); });
+}
+
+void SqliteStore::list_followed_threads(Id user_id, int limit,
+                                        Callback<std::vector<core::FollowedThread>> done) {
+  read<std::vector<core::FollowedThread>>(std::move(done), [user_id, limit](Conn& c) {
+    return q::list_followed_threads(c, user_id, limit);
+  });
+}
+
+void SqliteStore::mark_thread_read(Id root_id, Id user_id, std::int64_t seq,
+                                   Callback<core::FollowedThread> done) {
+  write<core::FollowedThread>(std::move(done), [root_id, user_id, seq](Conn& c) {
+    return q::mark_thread_read(c, root_id, user_id, seq);
+  });
+}
+
+void SqliteStore::message_revisions(Id message_id,
+                                    Callback<std::vector<core::MessageRevision>> done) {
+  read<std::vector<core::MessageRevision>>(
+      std::move(done), [message_id](Conn& c) { return q::message_revisions(c, message_id); });
+}
+
 }  // namespace parley::store

@@ -111,6 +111,17 @@ class SqliteStore final : public Store {
   void sweep_unsent(std::int64_t before, int limit, Callback<SweepResult> done) override;
   void referenced_blobs(std::vector<std::string> keys,
                         Callback<std::vector<std::string>> done) override;
+  void change_room(RoomChange c, Callback<core::RoomEvent> done) override;
+  void set_pin(PinUpdate u, Callback<PinResult> done) override;
+  void list_pins(Id room_id, Callback<std::vector<core::Pin>> done) override;
+  void set_thread_follow(FollowUpdate u, Callback<bool> done) override;
+  void thread_follow(Id root_id, Id user_id, Callback<bool> done) override;
+  void list_followed_threads(Id user_id, int limit,
+                             Callback<std::vector<core::FollowedThread>> done) override;
+  void mark_thread_read(Id root_id, Id user_id, std::int64_t seq,
+                        Callback<core::FollowedThread> done) override;
+  void message_revisions(Id message_id,
+                         Callback<std::vector<core::MessageRevision>> done) override;
 
  private:
   // Null when the store was opened without a registry.

@@ -21,6 +21,8 @@ export interface Room {
   created_by: Id;
   created_at: number;
   last_seq: number;
+  /** Who may pin in a group (DMs: both members). */
+  pin_policy?: 'members' | 'moderators';
 }
 
 export interface Member {
@@ -41,6 +43,29 @@ export interface Message {
   created_at: number;
   edited_at: number | null;
   deleted_at: number | null;
+  /** A thread reply: the root message. */
+  thread_root?: Id | null;
+  /** A root with live replies. */
+  thread?: ThreadSummary | null;
+  /** The quoted message when reply_to is set. */
+  reply_preview?: ReplyPreview | null;
+  edit_count?: number;
+}
+
+export interface ThreadSummary {
+  root_id: Id;
+  reply_count: number;
+  last_reply_id: Id | null;
+  last_reply_at: number | null;
+  participants: Id[];
+}
+
+export interface ReplyPreview {
+  message_id: Id;
+  sender_id: Id | null;
+  body: string;
+  truncated: boolean;
+  deleted: boolean;
 }
 
 export interface RoomSummary {
@@ -60,10 +85,16 @@ interface EventBase {
 }
 
 export type RoomEvent =
-  | (EventBase & { type: 'message.created' | 'message.updated' | 'message.deleted'; message: Message })
+  | (EventBase & {
+      type: 'message.created' | 'message.updated' | 'message.deleted';
+      message: Message;
+      /** Thread replies: the root's summary as stored now. */
+      thread?: ThreadSummary;
+    })
   | (EventBase & { type: 'member.joined'; user_id: Id; role: Member['role'] })
   | (EventBase & { type: 'member.left'; user_id: Id })
-  | (EventBase & { type: 'room.updated'; name: string; topic: string })
+  | (EventBase & { type: 'room.updated'; name: string; topic: string; pin_policy?: Room['pin_policy'] })
+  | (EventBase & { type: 'message.pinned' | 'message.unpinned'; message_id: Id; message?: Message })
   | (EventBase & {
       type: 'reaction.added' | 'reaction.removed';
       message_id: Id;
@@ -74,7 +105,7 @@ export type RoomEvent =
 
 export const kRoomEventTypes: ReadonlySet<string> = new Set([
   'message.created', 'message.updated', 'message.deleted', 'member.joined', 'member.left', 'room.updated',
-  'reaction.added', 'reaction.removed',
+  'reaction.added', 'reaction.removed', 'message.pinned', 'message.unpinned',
 ]);
 
 export interface Session {

@@ -121,6 +121,48 @@ CREATE TABLE reactions(
   PRIMARY KEY(message_id, emoji, user_id)
 ) WITHOUT ROWID;
 )sql"},
+    // Issue 3: pins, threads, quoting, edit history (docs/decisions/0014).
+    {3, R"sql(
+ALTER TABLE rooms ADD COLUMN pin_policy TEXT NOT NULL DEFAULT 'members';  -- 'members' | 'moderators'
+ALTER TABLE events ADD COLUMN pin_policy TEXT;                            -- room.updated
+ALTER TABLE messages ADD COLUMN thread_root INTEGER NOT NULL DEFAULT 0;   -- 0: not a thread reply
+ALTER TABLE messages ADD COLUMN edit_count INTEGER NOT NULL DEFAULT 0;
+-- A root's thread summary over its live replies, kept current by every reply append/delete.
+ALTER TABLE messages ADD COLUMN thread_replies INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN thread_last_id INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN thread_last_at INTEGER NOT NULL DEFAULT 0;
+-- Queries over one thread say "thread_root = ?1 AND thread_root <> 0" to use this index.
+CREATE INDEX messages_thread ON messages(thread_root, seq) WHERE thread_root <> 0;
+
+CREATE TABLE pins(
+  room_id     INTEGER NOT NULL,
+  message_id  INTEGER NOT NULL,
+  pinned_by   INTEGER NOT NULL,
+  pinned_at   INTEGER NOT NULL,
+  PRIMARY KEY(room_id, message_id)
+) WITHOUT ROWID;
+
+-- Earlier source bodies of edited messages; rev 1 is the original. Dropped with the message.
+CREATE TABLE message_revisions(
+  message_id  INTEGER NOT NULL,
+  rev         INTEGER NOT NULL,
+  body        TEXT NOT NULL,
+  written_at  INTEGER NOT NULL,
+  replaced_at INTEGER NOT NULL,
+  PRIMARY KEY(message_id, rev)
+) WITHOUT ROWID;
+
+-- following = 0 keeps an explicit unfollow (so the root author's auto-follow does not return).
+CREATE TABLE thread_follows(
+  user_id       INTEGER NOT NULL,
+  root_id       INTEGER NOT NULL,
+  room_id       INTEGER NOT NULL,
+  following     INTEGER NOT NULL,
+  last_read_seq INTEGER NOT NULL DEFAULT 0,
+  updated_at    INTEGER NOT NULL,
+  PRIMARY KEY(user_id, root_id)
+) WITHOUT ROWID;
+)sql"},
     // Issue 4: attachments (uploaded files, attached to at most one message) and open resumable
     // uploads. Blob keys are hex SHA-256 digests; equal files share a blob, which is deleted by
     // the sweeper once no row here refers to it.
@@ -207,7 +249,8 @@ core::EventType parse_event_type(std::string_view s) {
   for (EventType t : {EventType::kMessageCreated, EventType::kMessageUpdated,
                       EventType::kMessageDeleted, EventType::kMemberJoined,
                       EventType::kMemberLeft, EventType::kRoomUpdated,
-                      EventType::kReactionAdded, EventType::kReactionRemoved}) {
+                      EventType::kReactionAdded, EventType::kReactionRemoved,
+                      EventType::kMessagePinned, EventType::kMessageUnpinned}) {
     if (core::to_string(t) == s) return t;
   }
   return EventType::kMessageCreated;
@@ -246,7 +289,7 @@ core::Session read_session(const Stmt& s) {
   return x;
 }
 
-#define ROOM_COLS "id, kind, name, topic, created_by, created_at, last_seq"
+#define ROOM_COLS "id, kind, name, topic, created_by, created_at, last_seq, pin_policy"
 core::Room read_room(const Stmt& s, int o = 0) {
   core::Room r;
   r.id = s.id(o + 0);
@@ -256,6 +299,7 @@ core::Room read_room(const Stmt& s, int o = 0) {
   r.created_by = s.id(o + 4);
   r.created_at = s.i64(o + 5);
   r.last_seq = s.i64(o + 6);
+  r.pin_policy = core::parse_pin_policy(s.text_view(o + 7)).value_or(core::PinPolicy::kMembers);
   return r;
 }
 
@@ -272,7 +316,13 @@ core::Member read_member(const Stmt& s, int o = 0) {
 }
 
 #define MESSAGE_COLS \
-  "id, room_id, seq, sender_id, client_txn_id, body, reply_to, created_at, edited_at, deleted_at"
+  "id, room_id, seq, sender_id, client_txn_id, body, reply_to, created_at, edited_at, deleted_at, " \
+  "thread_root, edit_count, thread_replies, thread_last_id, thread_last_at"
+// MESSAGE_COLS of the messages table aliased `m`.
+#define MESSAGE_COLS_M \
+  "m.id, m.room_id, m.seq, m.sender_id, m.client_txn_id, m.body, m.reply_to, m.created_at, " \
+  "m.edited_at, m.deleted_at, m.thread_root, m.edit_count, m.thread_replies, m.thread_last_id, " \
+  "m.thread_last_at"
 core::Message read_message(const Stmt& s, int o = 0) {
   core::Message m;
   m.id = s.id(o + 0);
@@ -285,6 +335,12 @@ core::Message read_message(const Stmt& s, int o = 0) {
   m.created_at = s.i64(o + 7);
   m.edited_at = s.i64(o + 8);
   m.deleted_at = s.i64(o + 9);
+  m.thread_root = s.id(o + 10);
+  m.edit_count = s.i64(o + 11);
+  if (std::int64_t replies = s.i64(o + 12); replies > 0) {
+    // Participants are filled by decorate().
+    m.thread = core::ThreadSummary{m.id, replies, s.id(o + 13), s.i64(o + 14), {}};
+  }
   return m;
 }
 
@@ -351,8 +407,8 @@ core::Result<std::int64_t> next_seq(Conn& c, Id room_id) {
 core::Status insert_event(Conn& c, const core::RoomEvent& e) {
   PARLEY_SQL(s, c,
              "INSERT INTO events(room_id, seq, type, actor_id, created_at, message_id, user_id, "
-             "member_role, name, topic, emoji, count) "
-             "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+             "member_role, name, topic, emoji, count, pin_policy) "
+             "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
   std::string_view type = core::to_string(e.type);
   s.bind_id(1, e.room_id).bind(2, e.seq).bind(3, type).bind_id(4, e.actor_id).bind(5, e.created_at);
   if (e.message) s.bind_id(6, e.message->id);
@@ -361,7 +417,13 @@ core::Status insert_event(Conn& c, const core::RoomEvent& e) {
     role = core::to_string(e.member_role);
     s.bind_id(7, e.user_id).bind(8, role);
   }
-  if (e.type == core::EventType::kRoomUpdated) s.bind(9, e.name).bind(10, e.topic);
+  std::string_view pin_policy = core::to_string(e.pin_policy);
+  if (e.type == core::EventType::kRoomUpdated) {
+    s.bind(9, e.name).bind(10, e.topic).bind(13, pin_policy);
+  }
+  if (e.type == core::EventType::kMessagePinned || e.type == core::EventType::kMessageUnpinned) {
+    s.bind_id(6, e.target_id);
+  }
   if (e.type == core::EventType::kReactionAdded || e.type == core::EventType::kReactionRemoved) {
     s.bind_id(6, e.target_id).bind_id(7, e.user_id).bind(11, e.emoji).bind(12, e.count);
   }
@@ -433,6 +495,163 @@ core::RoomEvent message_event(core::EventType type, std::int64_t seq, Id actor,
   e.created_at = at;
   e.message = std::move(m);
   return e;
+}
+
+// --- threads and quotes (issue 3)
+
+// The first `max_chars` code points of valid UTF-8 `s`; `truncated` says whether more follow.
+std::string utf8_prefix(std::string_view s, std::size_t max_chars, bool& truncated) {
+  std::size_t i = 0, chars = 0;
+  while (i < s.size() && chars < max_chars) {
+    ++i;
+    while (i < s.size() && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) ++i;
+    ++chars;
+  }
+  truncated = i < s.size();
+  return std::string(s.substr(0, i));
+}
+
+// The first repliers of a thread, by their first live reply.
+core::Status fill_participants(Conn& c, core::ThreadSummary& t) {
+  PARLEY_SQL(s, c,
+             "SELECT sender_id FROM messages WHERE thread_root = ?1 AND thread_root <> 0 "
+             "AND deleted_at = 0 GROUP BY sender_id ORDER BY min(seq) LIMIT ?2");
+  s.bind_id(1, t.root_id).bind(2, core::kMaxThreadParticipants);
+  t.participants.clear();
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) t.participants.push_back(s.id(0));
+  if (rc != SQLITE_DONE) return step_error(s, rc, "thread participants");
+  return core::ok_status();
+}
+
+// The thread summary of root `root_id` as stored now (reply_count 0 when it has no live reply).
+core::Result<core::ThreadSummary> thread_summary(Conn& c, Id root_id) {
+  core::ThreadSummary t;
+  t.root_id = root_id;
+  {
+    PARLEY_SQL(s, c,
+               "SELECT thread_replies, thread_last_id, thread_last_at FROM messages WHERE id = ?1");
+    s.bind_id(1, root_id);
+    auto row = step_one(s, "thread summary");
+    if (!row) return row.take_error();
+    if (!*row) return t;
+    t.reply_count = s.i64(0);
+    t.last_reply_id = s.id(1);
+    t.last_reply_at = s.i64(2);
+  }
+  if (t.reply_count > 0) {
+    if (auto st = fill_participants(c, t); !st) return st.take_error();
+  }
+  return t;
+}
+
+// Recomputes a root's stored summary from its live replies (after a reply is added or deleted).
+core::Status refresh_thread(Conn& c, Id root_id) {
+  PARLEY_SQL(s, c,
+             "UPDATE messages SET "
+             "thread_replies = (SELECT count(*) FROM messages r WHERE r.thread_root = ?1 "
+             "  AND r.thread_root <> 0 AND r.deleted_at = 0), "
+             "thread_last_id = COALESCE((SELECT r.id FROM messages r WHERE r.thread_root = ?1 "
+             "  AND r.thread_root <> 0 AND r.deleted_at = 0 ORDER BY r.seq DESC LIMIT 1), 0), "
+             "thread_last_at = COALESCE((SELECT r.created_at FROM messages r WHERE "
+             "  r.thread_root = ?1 AND r.thread_root <> 0 AND r.deleted_at = 0 "
+             "  ORDER BY r.seq DESC LIMIT 1), 0) "
+             "WHERE id = ?1");
+  s.bind_id(1, root_id);
+  return s.exec("refresh thread");
+}
+
+// Completes a message read from its row: thread participants and the quoted message.
+core::Status decorate(Conn& c, core::Message& m) {
+  if (m.thread) {
+    if (auto st = fill_participants(c, *m.thread); !st) return st;
+  }
+  if (m.reply_to != 0) {
+    PARLEY_SQL(s, c, "SELECT sender_id, body, deleted_at FROM messages WHERE id = ?1");
+    s.bind_id(1, m.reply_to);
+    auto row = step_one(s, "reply preview");
+    if (!row) return row.take_error();
+    core::ReplyPreview p;
+    p.message_id = m.reply_to;
+    if (!*row || s.i64(2) != 0) {
+      p.deleted = true;
+    } else {
+      p.body = utf8_prefix(s.text_view(1), core::kReplyPreviewChars, p.truncated);
+    }
+    if (*row) p.sender_id = s.id(0);
+    m.reply_preview = std::move(p);
+  }
+  return core::ok_status();
+}
+
+// A reply's sender follows the thread (again, if they had unfollowed it) and has read it up to
+// their reply; the root's author follows it unless they unfollowed it before.
+core::Status follow_on_reply(Conn& c, const NewMessage& m, std::int64_t seq, Id root_author) {
+  {
+    PARLEY_SQL(s, c,
+               "INSERT INTO thread_follows(user_id, root_id, room_id, following, last_read_seq, "
+               "updated_at) VALUES(?1, ?2, ?3, 1, ?4, ?5) ON CONFLICT(user_id, root_id) DO UPDATE "
+               "SET following = 1, last_read_seq = max(last_read_seq, excluded.last_read_seq), "
+               "updated_at = excluded.updated_at");
+    s.bind_id(1, m.sender_id).bind_id(2, m.thread_root).bind_id(3, m.room_id).bind(4, seq)
+        .bind(5, m.created_at);
+    if (auto st = s.exec("follow thread"); !st) return st;
+  }
+  if (root_author == m.sender_id || root_author == 0) return core::ok_status();
+  PARLEY_SQL(s, c,
+             "INSERT OR IGNORE INTO thread_follows(user_id, root_id, room_id, following, "
+             "last_read_seq, updated_at) VALUES(?1, ?2, ?3, 1, 0, ?4)");
+  s.bind_id(1, root_author).bind_id(2, m.thread_root).bind_id(3, m.room_id).bind(4, m.created_at);
+  return s.exec("follow thread (root author)");
+}
+
+// Keeps the body an edit is about to replace, dropping revisions beyond the bound.
+core::Status save_revision(Conn& c, const core::Message& m, std::int64_t now) {
+  const std::int64_t rev = m.edit_count + 1;  // rev 1 is the original body
+  {
+    PARLEY_SQL(s, c,
+               "INSERT OR REPLACE INTO message_revisions(message_id, rev, body, written_at, "
+               "replaced_at) VALUES(?1, ?2, ?3, ?4, ?5)");
+    s.bind_id(1, m.id).bind(2, rev).bind(3, m.body)
+        .bind(4, m.edited_at != 0 ? m.edited_at : m.created_at).bind(5, now);
+    if (auto st = s.exec("save revision"); !st) return st;
+  }
+  {
+    PARLEY_SQL(s, c, "DELETE FROM message_revisions WHERE message_id = ?1 AND rev <= ?2");
+    s.bind_id(1, m.id).bind(2, rev - kMaxRevisionsPerMessage);
+    if (auto st = s.exec("trim revisions"); !st) return st;
+  }
+  PARLEY_SQL(s, c, "UPDATE messages SET edit_count = edit_count + 1 WHERE id = ?1");
+  s.bind_id(1, m.id);
+  return s.exec("count edit");
+}
+
+// A deleted message loses its pin and its edit history; a deleted reply leaves its thread.
+core::Status forget_deleted(Conn& c, const core::Message& m) {
+  {
+    PARLEY_SQL(s, c, "DELETE FROM pins WHERE room_id = ?1 AND message_id = ?2");
+    s.bind_id(1, m.room_id).bind_id(2, m.id);
+    if (auto st = s.exec("unpin deleted"); !st) return st;
+  }
+  {
+    PARLEY_SQL(s, c, "DELETE FROM message_revisions WHERE message_id = ?1");
+    s.bind_id(1, m.id);
+    if (auto st = s.exec("drop revisions"); !st) return st;
+  }
+  if (m.thread_root != 0) return refresh_thread(c, m.thread_root);
+  return core::ok_status();
+}
+
+// Completes a message event: its message, and for a thread reply the root's summary.
+core::Status decorate(Conn& c, core::RoomEvent& e) {
+  if (!e.message) return core::ok_status();
+  if (auto st = decorate(c, *e.message); !st) return st;
+  if (e.message->thread_root != 0) {
+    auto t = thread_summary(c, e.message->thread_root);
+    if (!t) return t.take_error();
+    e.thread = std::move(*t);
+  }
+  return core::ok_status();
 }
 
 std::string like_prefix(std::string_view prefix) {
@@ -786,25 +1005,39 @@ core::Result<core::RoomEvent> update_room(Conn& c, Id room_id,
                                           const std::optional<std::string>& name,
                                           const std::optional<std::string>& topic, Id actor,
                                           std::int64_t now) {
+  RoomChange ch;
+  ch.room_id = room_id;
+  ch.name = name;
+  ch.topic = topic;
+  ch.actor = actor;
+  ch.now = now;
+  return change_room(c, ch);
+}
+
+core::Result<core::RoomEvent> change_room(Conn& c, const RoomChange& ch) {
   core::RoomEvent e;
   {
     PARLEY_SQL(s, c,
                "UPDATE rooms SET name = COALESCE(?2, name), topic = COALESCE(?3, topic), "
-               "last_seq = last_seq + 1 WHERE id = ?1 RETURNING name, topic, last_seq");
-    s.bind_id(1, room_id);
-    if (name) s.bind(2, *name);
-    if (topic) s.bind(3, *topic);
+               "pin_policy = COALESCE(?4, pin_policy), last_seq = last_seq + 1 "
+               "WHERE id = ?1 RETURNING name, topic, last_seq, pin_policy");
+    s.bind_id(1, ch.room_id);
+    if (ch.name) s.bind(2, *ch.name);
+    if (ch.topic) s.bind(3, *ch.topic);
+    std::string_view policy;
+    if (ch.pin_policy) s.bind(4, policy = core::to_string(*ch.pin_policy));
     auto row = step_one(s, "update room");
     if (!row) return row.take_error();
     if (!*row) return not_found("room");
     e.name = s.text(0);
     e.topic = s.text(1);
     e.seq = s.i64(2);
+    e.pin_policy = core::parse_pin_policy(s.text_view(3)).value_or(core::PinPolicy::kMembers);
   }
-  e.room_id = room_id;
+  e.room_id = ch.room_id;
   e.type = core::EventType::kRoomUpdated;
-  e.actor_id = actor;
-  e.created_at = now;
+  e.actor_id = ch.actor;
+  e.created_at = ch.now;
   if (auto st = insert_event(c, e); !st) return st.take_error();
   return e;
 }
@@ -844,6 +1077,7 @@ core::Result<std::vector<core::RoomSummary>> rooms_for_user(Conn& c, Id user_id)
   {
     PARLEY_SQL(s, c,
                "SELECT r.id, r.kind, r.name, r.topic, r.created_by, r.created_at, r.last_seq, "
+               "r.pin_policy, "
                "m.room_id, m.user_id, m.role, m.joined_at, m.last_read_seq, m.delivered_seq "
                "FROM members m JOIN rooms r ON r.id = m.room_id WHERE m.user_id = ?1");
     s.bind_id(1, user_id);
@@ -851,7 +1085,7 @@ core::Result<std::vector<core::RoomSummary>> rooms_for_user(Conn& c, Id user_id)
     while ((rc = s.step()) == SQLITE_ROW) {
       core::RoomSummary rs;
       rs.room = read_room(s, 0);
-      rs.self = read_member(s, 7);
+      rs.self = read_member(s, 8);
       out.push_back(std::move(rs));
     }
     if (rc != SQLITE_DONE) return step_error(s, rc, "rooms for user");
@@ -960,8 +1194,10 @@ core::Result<AppendResult> append_message(Conn& c, const NewMessage& m) {
       if (auto st = load_attachments(c, orig); !st) return st.take_error();
       std::int64_t seq = orig.seq, at = orig.created_at;
       Id sender = orig.sender_id;
-      return AppendResult{
+      AppendResult dup{
           message_event(core::EventType::kMessageCreated, seq, sender, at, std::move(orig)), true};
+      if (auto st = decorate(c, dup.event); !st) return st.take_error();
+      return dup;
     }
   }
   {
@@ -991,16 +1227,34 @@ core::Result<AppendResult> append_message(Conn& c, const NewMessage& m) {
       return make_error(Errc::kInvalidArgument, "reply_to: not a message of this room");
     }
   }
+  Id root_author = 0;
+  if (m.thread_root != 0) {
+    PARLEY_SQL(s, c, "SELECT room_id, thread_root, deleted_at, sender_id FROM messages WHERE id = ?1");
+    s.bind_id(1, m.thread_root);
+    auto row = step_one(s, "check thread_root");
+    if (!row) return row.take_error();
+    if (!*row || s.id(0) != m.room_id || s.id(1) != 0 || s.i64(2) != 0) {
+      return make_error(Errc::kInvalidArgument,
+                        "thread_root: not a live root message of this room (a thread reply "
+                        "cannot start a thread)");
+    }
+    root_author = s.id(3);
+  }
   auto seq = next_seq(c, m.room_id);
   if (!seq) return seq.take_error();
   {
     PARLEY_SQL(s, c,
                "INSERT INTO messages(id, room_id, seq, sender_id, client_txn_id, body, reply_to, "
-               "created_at, edited_at, deleted_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, 0)");
+               "created_at, edited_at, deleted_at, thread_root) "
+               "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, 0, ?9)");
     s.bind_id(1, m.id).bind_id(2, m.room_id).bind(3, *seq).bind_id(4, m.sender_id);
     if (!m.client_txn_id.empty()) s.bind(5, m.client_txn_id);
-    s.bind(6, m.body).bind_id(7, m.reply_to).bind(8, m.created_at);
+    s.bind(6, m.body).bind_id(7, m.reply_to).bind(8, m.created_at).bind_id(9, m.thread_root);
     if (auto st = s.exec("insert message"); !st) return st.take_error();
+  }
+  if (m.thread_root != 0) {
+    if (auto st = refresh_thread(c, m.thread_root); !st) return st.take_error();
+    if (auto st = follow_on_reply(c, m, *seq, root_author); !st) return st.take_error();
   }
   core::Message msg;
   msg.id = m.id;
@@ -1012,10 +1266,12 @@ core::Result<AppendResult> append_message(Conn& c, const NewMessage& m) {
   msg.reply_to = m.reply_to;
   msg.created_at = m.created_at;
   if (auto st = attach(c, m, msg.attachments); !st) return st.take_error();
+  msg.thread_root = m.thread_root;
   AppendResult out{message_event(core::EventType::kMessageCreated, *seq, m.sender_id,
                                  m.created_at, std::move(msg)),
                    false};
   if (auto st = insert_event(c, out.event); !st) return st.take_error();
+  if (auto st = decorate(c, out.event); !st) return st.take_error();
   return out;
 }
 
@@ -1023,6 +1279,7 @@ core::Result<core::RoomEvent> edit_message(Conn& c, Id room_id, Id message_id, I
                                            const std::string& body, Id actor, std::int64_t now) {
   auto m = changeable_message(c, room_id, message_id, only_sender);
   if (!m) return m.take_error();
+  if (auto st = save_revision(c, *m, now); !st) return st.take_error();
   {
     PARLEY_SQL(s, c, "UPDATE messages SET body = ?2, edited_at = ?3 WHERE id = ?1");
     s.bind_id(1, message_id).bind(2, body).bind(3, now);
@@ -1032,8 +1289,10 @@ core::Result<core::RoomEvent> edit_message(Conn& c, Id room_id, Id message_id, I
   if (!seq) return seq.take_error();
   m->body = body;
   m->edited_at = now;
+  m->edit_count += 1;
   auto e = message_event(core::EventType::kMessageUpdated, *seq, actor, now, std::move(*m));
   if (auto st = insert_event(c, e); !st) return st.take_error();
+  if (auto st = decorate(c, e); !st) return st.take_error();
   return e;
 }
 
@@ -1053,16 +1312,24 @@ core::Result<core::RoomEvent> delete_message(Conn& c, Id room_id, Id message_id,
     if (auto st = s.exec("delete attachments"); !st) return st.take_error();
   }
   m->attachments.clear();
+  if (auto st = forget_deleted(c, *m); !st) return st.take_error();
   auto seq = next_seq(c, room_id);
   if (!seq) return seq.take_error();
   m->body.clear();
   m->deleted_at = now;
   auto e = message_event(core::EventType::kMessageDeleted, *seq, actor, now, std::move(*m));
   if (auto st = insert_event(c, e); !st) return st.take_error();
+  if (auto st = decorate(c, e); !st) return st.take_error();
   return e;
 }
 
-core::Result<core::Message> message_by_id(Conn& c, Id message_id) { return load_message(c, message_id); }
+core::Result<core::Message> message_by_id(Conn& c, Id message_id) {
+  ReadTxn txn(c);
+  auto m = load_message(c, message_id);
+  if (!m) return m;
+  if (auto st = decorate(c, *m); !st) return st.take_error();
+  return m;
+}
 
 core::Result<std::vector<core::Message>> history(Conn& c, const HistoryQuery& q) {
   int limit = std::clamp(q.limit, 1, kMaxHistoryLimit);
@@ -1070,37 +1337,56 @@ core::Result<std::vector<core::Message>> history(Conn& c, const HistoryQuery& q)
   Id cursor = q.before != 0 ? q.before : q.after != 0 ? q.after : q.around;
   std::int64_t cursor_seq = 0;
   if (cursor != 0) {
-    PARLEY_SQL(s, c, "SELECT seq FROM messages WHERE id = ?1 AND room_id = ?2");
+    PARLEY_SQL(s, c, "SELECT seq, thread_root FROM messages WHERE id = ?1 AND room_id = ?2");
     s.bind_id(1, cursor).bind_id(2, q.room_id);
     auto row = step_one(s, "history cursor");
     if (!row) return row.take_error();
     if (!*row) return not_found("message");
+    if (q.thread_root != 0 && s.id(1) != q.thread_root) return not_found("message");
     cursor_seq = s.i64(0);
   }
+  // The room's timeline leaves thread replies out; a thread's page has only its replies.
+  const bool thread = q.thread_root != 0;
   std::vector<core::Message> out;
-  // Newest `n` messages with seq < below, appended in ascending order.
-  auto older = [&](std::int64_t below, int n) -> core::Status {
-    PARLEY_SQL(s, c,
-               "SELECT " MESSAGE_COLS " FROM messages WHERE room_id = ?1 AND seq < ?2 "
-               "ORDER BY seq DESC LIMIT ?3");
-    s.bind_id(1, q.room_id).bind(2, below).bind(3, n);
-    std::size_t first = out.size();
+  auto collect = [&](Stmt& s) -> core::Status {
     int rc;
     while ((rc = s.step()) == SQLITE_ROW) out.push_back(read_message(s));
     if (rc != SQLITE_DONE) return step_error(s, rc, "history");
+    return core::ok_status();
+  };
+  // Newest `n` messages with seq < below, appended in ascending order.
+  auto older = [&](std::int64_t below, int n) -> core::Status {
+    std::size_t first = out.size();
+    if (thread) {
+      PARLEY_SQL(s, c,
+                 "SELECT " MESSAGE_COLS " FROM messages WHERE thread_root = ?1 "
+                 "AND thread_root <> 0 AND seq < ?2 ORDER BY seq DESC LIMIT ?3");
+      s.bind_id(1, q.thread_root).bind(2, below).bind(3, n);
+      if (auto st = collect(s); !st) return st;
+    } else {
+      PARLEY_SQL(s, c,
+                 "SELECT " MESSAGE_COLS " FROM messages WHERE room_id = ?1 AND seq < ?2 "
+                 "AND thread_root = 0 ORDER BY seq DESC LIMIT ?3");
+      s.bind_id(1, q.room_id).bind(2, below).bind(3, n);
+      if (auto st = collect(s); !st) return st;
+    }
     std::reverse(out.begin() + static_cast<std::ptrdiff_t>(first), out.end());
     return core::ok_status();
   };
   // Oldest `n` messages with seq >= from, ascending.
   auto newer = [&](std::int64_t from, int n) -> core::Status {
+    if (thread) {
+      PARLEY_SQL(s, c,
+                 "SELECT " MESSAGE_COLS " FROM messages WHERE thread_root = ?1 "
+                 "AND thread_root <> 0 AND seq >= ?2 ORDER BY seq ASC LIMIT ?3");
+      s.bind_id(1, q.thread_root).bind(2, from).bind(3, n);
+      return collect(s);
+    }
     PARLEY_SQL(s, c,
                "SELECT " MESSAGE_COLS " FROM messages WHERE room_id = ?1 AND seq >= ?2 "
-               "ORDER BY seq ASC LIMIT ?3");
+               "AND thread_root = 0 ORDER BY seq ASC LIMIT ?3");
     s.bind_id(1, q.room_id).bind(2, from).bind(3, n);
-    int rc;
-    while ((rc = s.step()) == SQLITE_ROW) out.push_back(read_message(s));
-    if (rc != SQLITE_DONE) return step_error(s, rc, "history");
-    return core::ok_status();
+    return collect(s);
   };
   core::Status st = core::ok_status();
   if (q.before != 0) {
@@ -1127,16 +1413,19 @@ core::Result<std::vector<core::Message>> history(Conn& c, const HistoryQuery& q)
     while ((rc = r.step()) == SQLITE_ROW) m.reactions.push_back({r.text(0), r.i64(1)});
     if (rc != SQLITE_DONE) return step_error(r, rc, "reactions");
   }
+  for (core::Message& m : out) {
+    if (auto st2 = decorate(c, m); !st2) return st2.take_error();
+  }
   return out;
 }
 
 core::Result<std::vector<core::RoomEvent>> events_since(Conn& c, Id room_id,
                                                         std::int64_t after_seq, int limit) {
   limit = std::clamp(limit, 1, kMaxEventsLimit);
+  ReadTxn txn(c);
   PARLEY_SQL(s, c,
              "SELECT e.seq, e.type, e.actor_id, e.created_at, e.user_id, e.member_role, e.name, "
-             "e.topic, e.message_id, m.id, m.room_id, m.seq, m.sender_id, m.client_txn_id, "
-             "m.body, m.reply_to, m.created_at, m.edited_at, m.deleted_at, e.emoji, e.count "
+             "e.topic, e.message_id, e.emoji, e.count, e.pin_policy, " MESSAGE_COLS_M " "
              "FROM events e LEFT JOIN messages m ON m.id = e.message_id "
              "WHERE e.room_id = ?1 AND e.seq > ?2 ORDER BY e.seq LIMIT ?3");
   s.bind_id(1, room_id).bind(2, after_seq).bind(3, limit);
@@ -1155,12 +1444,19 @@ core::Result<std::vector<core::RoomEvent>> events_since(Conn& c, Id room_id,
     }
     e.name = s.text(6);
     e.topic = s.text(7);
+    if (!s.is_null(11)) {
+      e.pin_policy = core::parse_pin_policy(s.text_view(11)).value_or(core::PinPolicy::kMembers);
+    }
     if (e.type == core::EventType::kReactionAdded || e.type == core::EventType::kReactionRemoved) {
       e.target_id = s.id(8);
-      e.emoji = s.text(19);
-      e.count = s.i64(20);
-    } else if (!s.is_null(8) && !s.is_null(9)) {
-      e.message = read_message(s, 9);
+      e.emoji = s.text(9);
+      e.count = s.i64(10);
+    } else if (!s.is_null(8) && !s.is_null(12)) {
+      if (e.type == core::EventType::kMessagePinned ||
+          e.type == core::EventType::kMessageUnpinned) {
+        e.target_id = s.id(8);
+      }
+      e.message = read_message(s, 12);
     }
     out.push_back(std::move(e));
   }
@@ -1168,6 +1464,7 @@ core::Result<std::vector<core::RoomEvent>> events_since(Conn& c, Id room_id,
   for (core::RoomEvent& e : out) {
     if (!e.message) continue;
     if (auto st = load_attachments(c, *e.message); !st) return st.take_error();
+    if (auto st = decorate(c, e); !st) return st.take_error();
   }
   return out;
 }
@@ -1379,6 +1676,225 @@ core::Result<core::Ok> set_last_seen(Conn& c, Id user_id, std::int64_t at) {
   if (auto st = s.exec("set last seen"); !st) return st.take_error();
   if (c.changes() == 0) return not_found("user");
   return core::Ok{};
+}
+
+// =============================================================================================
+// Pins, threads, edit history
+
+core::Result<PinResult> set_pin(Conn& c, const PinUpdate& u) {
+  {
+    auto member = exists(c, kIsMember, u.room_id, u.user_id);
+    if (!member) return member.take_error();
+    if (!*member) return make_error(Errc::kForbidden, "not a member of the room");
+  }
+  auto m = load_message(c, u.message_id);
+  if (!m) return m.take_error();
+  if (m->room_id != u.room_id || m->deleted_at != 0) return not_found("message");
+  if (u.pin) {
+    PARLEY_SQL(s, c,
+               "SELECT count(*), sum(message_id = ?2) FROM pins WHERE room_id = ?1");
+    s.bind_id(1, u.room_id).bind_id(2, u.message_id);
+    auto row = step_one(s, "pin count");
+    if (!row) return row.take_error();
+    if (s.i64(1) == 0 && s.i64(0) >= kMaxPinsPerRoom) {
+      return make_error(Errc::kInvalidArgument,
+                        "message_id: a room has at most " + std::to_string(kMaxPinsPerRoom) +
+                            " pinned messages; unpin one first");
+    }
+  }
+  if (u.pin) {
+    PARLEY_SQL(s, c,
+               "INSERT OR IGNORE INTO pins(room_id, message_id, pinned_by, pinned_at) "
+               "VALUES(?1, ?2, ?3, ?4)");
+    s.bind_id(1, u.room_id).bind_id(2, u.message_id).bind_id(3, u.user_id).bind(4, u.now);
+    if (auto st = s.exec("pin"); !st) return st.take_error();
+  } else {
+    PARLEY_SQL(s, c, "DELETE FROM pins WHERE room_id = ?1 AND message_id = ?2");
+    s.bind_id(1, u.room_id).bind_id(2, u.message_id);
+    if (auto st = s.exec("unpin"); !st) return st.take_error();
+  }
+  if (c.changes() == 0) return PinResult{};
+  auto seq = next_seq(c, u.room_id);
+  if (!seq) return seq.take_error();
+  PinResult out;
+  out.changed = true;
+  out.event = message_event(u.pin ? core::EventType::kMessagePinned
+                                  : core::EventType::kMessageUnpinned,
+                            *seq, u.user_id, u.now, std::move(*m));
+  out.event.target_id = u.message_id;
+  if (auto st = insert_event(c, out.event); !st) return st.take_error();
+  if (auto st = decorate(c, out.event); !st) return st.take_error();
+  return out;
+}
+
+core::Result<std::vector<core::Pin>> list_pins(Conn& c, Id room_id) {
+  ReadTxn txn(c);
+  PARLEY_SQL(s, c,
+             "SELECT p.pinned_by, p.pinned_at, " MESSAGE_COLS_M " FROM pins p "
+             "JOIN messages m ON m.id = p.message_id "
+             "WHERE p.room_id = ?1 AND m.deleted_at = 0 "
+             "ORDER BY p.pinned_at DESC, p.message_id DESC LIMIT ?2");
+  s.bind_id(1, room_id).bind(2, kMaxPinsPerRoom);
+  std::vector<core::Pin> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    core::Pin p;
+    p.pinned_by = s.id(0);
+    p.pinned_at = s.i64(1);
+    p.message = read_message(s, 2);
+    out.push_back(std::move(p));
+  }
+  if (rc != SQLITE_DONE) return step_error(s, rc, "list pins");
+  for (core::Pin& p : out) {
+    if (auto st = load_attachments(c, p.message); !st) return st.take_error();
+    if (auto st = decorate(c, p.message); !st) return st.take_error();
+  }
+  return out;
+}
+
+namespace {
+
+// Live replies by others than `user_id` after `after_seq` in the thread.
+core::Result<std::int64_t> thread_unread(Conn& c, Id root_id, Id user_id, std::int64_t after_seq) {
+  PARLEY_SQL(s, c,
+             "SELECT count(*) FROM messages WHERE thread_root = ?1 AND thread_root <> 0 "
+             "AND seq > ?2 AND deleted_at = 0 AND sender_id <> ?3");
+  s.bind_id(1, root_id).bind(2, after_seq).bind_id(3, user_id);
+  auto row = step_one(s, "thread unread");
+  if (!row) return row.take_error();
+  return s.i64(0);
+}
+
+}  // namespace
+
+core::Result<bool> set_thread_follow(Conn& c, const FollowUpdate& u) {
+  {
+    auto member = exists(c, kIsMember, u.room_id, u.user_id);
+    if (!member) return member.take_error();
+    if (!*member) return make_error(Errc::kForbidden, "not a member of the room");
+  }
+  auto root = load_message(c, u.root_id);
+  if (!root) return root.take_error();
+  // Unfollowing the thread of a since deleted root is allowed; following it is not.
+  if (root->room_id != u.room_id || root->thread_root != 0 ||
+      (u.follow && root->deleted_at != 0)) {
+    return not_found("thread");
+  }
+  PARLEY_SQL(s, c,
+             "INSERT INTO thread_follows(user_id, root_id, room_id, following, last_read_seq, "
+             "updated_at) VALUES(?1, ?2, ?3, ?4, "
+             "(SELECT COALESCE(max(seq), 0) FROM messages WHERE thread_root = ?2 "
+             "AND thread_root <> 0), ?5) "
+             "ON CONFLICT(user_id, root_id) DO UPDATE SET following = excluded.following, "
+             "updated_at = excluded.updated_at");
+  s.bind_id(1, u.user_id).bind_id(2, u.root_id).bind_id(3, u.room_id)
+      .bind(4, std::int64_t{u.follow ? 1 : 0}).bind(5, u.now);
+  if (auto st = s.exec("set thread follow"); !st) return st.take_error();
+  return u.follow;
+}
+
+core::Result<bool> thread_follow(Conn& c, Id root_id, Id user_id) {
+  PARLEY_SQL(s, c, "SELECT following FROM thread_follows WHERE user_id = ?1 AND root_id = ?2");
+  s.bind_id(1, user_id).bind_id(2, root_id);
+  auto row = step_one(s, "thread follow");
+  if (!row) return row.take_error();
+  return *row && s.i64(0) != 0;
+}
+
+core::Result<std::vector<core::FollowedThread>> list_followed_threads(Conn& c, Id user_id,
+                                                                      int limit) {
+  limit = std::clamp(limit, 1, kMaxFollowedThreadsLimit);
+  ReadTxn txn(c);
+  PARLEY_SQL(s, c,
+             "SELECT f.room_id, f.last_read_seq, " MESSAGE_COLS_M " FROM thread_follows f "
+             "JOIN messages m ON m.id = f.root_id "
+             "JOIN members mb ON mb.room_id = f.room_id AND mb.user_id = f.user_id "
+             "WHERE f.user_id = ?1 AND f.following = 1 AND m.deleted_at = 0 "
+             "ORDER BY max(m.thread_last_at, m.created_at) DESC, m.id DESC LIMIT ?2");
+  s.bind_id(1, user_id).bind(2, limit);
+  std::vector<core::FollowedThread> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    core::FollowedThread t;
+    t.room_id = s.id(0);
+    t.last_read_seq = s.i64(1);
+    t.root = read_message(s, 2);
+    out.push_back(std::move(t));
+  }
+  if (rc != SQLITE_DONE) return step_error(s, rc, "followed threads");
+  for (core::FollowedThread& t : out) {
+    if (auto st = load_attachments(c, t.root); !st) return st.take_error();
+    if (auto st = decorate(c, t.root); !st) return st.take_error();
+    auto unread = thread_unread(c, t.root.id, user_id, t.last_read_seq);
+    if (!unread) return unread.take_error();
+    t.unread = *unread;
+  }
+  return out;
+}
+
+core::Result<core::FollowedThread> mark_thread_read(Conn& c, Id root_id, Id user_id,
+                                                    std::int64_t seq) {
+  core::FollowedThread t;
+  {
+    PARLEY_SQL(s, c,
+               "SELECT room_id, last_read_seq FROM thread_follows "
+               "WHERE user_id = ?1 AND root_id = ?2 AND following = 1");
+    s.bind_id(1, user_id).bind_id(2, root_id);
+    auto row = step_one(s, "thread read state");
+    if (!row) return row.take_error();
+    if (!*row) return make_error(Errc::kNotFound, "not following this thread");
+    t.room_id = s.id(0);
+    t.last_read_seq = s.i64(1);
+  }
+  std::int64_t newest = 0;
+  {
+    PARLEY_SQL(s, c,
+               "SELECT COALESCE(max(seq), 0) FROM messages WHERE thread_root = ?1 "
+               "AND thread_root <> 0");
+    s.bind_id(1, root_id);
+    auto row = step_one(s, "newest reply");
+    if (!row) return row.take_error();
+    newest = s.i64(0);
+  }
+  if (seq < -1) return make_error(Errc::kInvalidArgument, "seq: must be >= 0");
+  if (seq > newest) {
+    return make_error(Errc::kInvalidArgument,
+                      "seq: beyond the thread's newest reply (" + std::to_string(newest) + ")");
+  }
+  const std::int64_t read = std::max(t.last_read_seq, seq == -1 ? newest : seq);
+  if (read != t.last_read_seq) {
+    PARLEY_SQL(s, c,
+               "UPDATE thread_follows SET last_read_seq = ?3 WHERE user_id = ?1 AND root_id = ?2");
+    s.bind_id(1, user_id).bind_id(2, root_id).bind(3, read);
+    if (auto st = s.exec("mark thread read"); !st) return st.take_error();
+  }
+  t.last_read_seq = read;
+  auto root = load_message(c, root_id);
+  if (!root) return root.take_error();
+  t.root = std::move(*root);
+  if (auto st = decorate(c, t.root); !st) return st.take_error();
+  auto unread = thread_unread(c, root_id, user_id, read);
+  if (!unread) return unread.take_error();
+  t.unread = *unread;
+  return t;
+}
+
+core::Result<std::vector<core::MessageRevision>> message_revisions(Conn& c, Id message_id) {
+  ReadTxn txn(c);
+  auto m = load_message(c, message_id);
+  if (!m) return m.take_error();
+  if (m->deleted_at != 0) return not_found("message");
+  PARLEY_SQL(s, c,
+             "SELECT rev, body, written_at, replaced_at FROM message_revisions "
+             "WHERE message_id = ?1 ORDER BY rev DESC");
+  s.bind_id(1, message_id);
+  std::vector<core::MessageRevision> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    out.push_back(core::MessageRevision{s.i64(0), s.text(1), s.i64(2), s.i64(3)});
+  }
+  if (rc != SQLITE_DONE) return step_error(s, rc, "revisions");
+  return out;
 }
 
 }  // namespace parley::store::sqlite_internal

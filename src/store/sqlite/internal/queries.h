@@ -69,6 +69,11 @@ core::Result<core::Attachment> insert_attachment(Conn& c, const NewAttachment& a
 core::Result<PendingUpload> insert_upload(Conn& c, const PendingUpload& u, std::int64_t quota);
 core::Result<core::Ok> delete_upload(Conn& c, core::Id user_id, core::Id upload_id);
 core::Result<SweepResult> sweep_unsent(Conn& c, std::int64_t before, int limit);
+core::Result<core::RoomEvent> change_room(Conn& c, const RoomChange& ch);
+core::Result<PinResult> set_pin(Conn& c, const PinUpdate& u);
+core::Result<bool> set_thread_follow(Conn& c, const FollowUpdate& u);
+core::Result<core::FollowedThread> mark_thread_read(Conn& c, core::Id root_id, core::Id user_id,
+                                                    std::int64_t seq);
 
 // --- reads
 core::Result<core::Attachment> attachment_by_id(Conn& c, core::Id id);
@@ -93,5 +98,10 @@ core::Result<core::Message> message_by_id(Conn& c, core::Id message_id);
 core::Result<std::vector<core::Message>> history(Conn& c, const HistoryQuery& q);
 core::Result<std::vector<core::RoomEvent>> events_since(Conn& c, core::Id room_id,
                                                         std::int64_t after_seq, int limit);
+core::Result<std::vector<core::Pin>> list_pins(Conn& c, core::Id room_id);
+core::Result<bool> thread_follow(Conn& c, core::Id root_id, core::Id user_id);
+core::Result<std::vector<core::FollowedThread>> list_followed_threads(Conn& c, core::Id user_id,
+                                                                      int limit);
+core::Result<std::vector<core::MessageRevision>> message_revisions(Conn& c, core::Id message_id);
 
 }  // namespace parley::store::sqlite_internal
