@@ -55,6 +55,16 @@ void visit_settings(C& c, V&& v) {
   v("auth", "touch_interval_ms", c.auth.touch_interval_ms);
   v("auth", "ip_attempts_per_minute", c.auth.ip_attempts_per_minute);
   v("auth", "account_attempts_per_minute", c.auth.account_attempts_per_minute);
+  v("files", "max_upload_bytes", c.files.max_upload_bytes);
+  v("files", "quota_bytes", c.files.quota_bytes);
+  v("files", "allowed_types", c.files.allowed_types);
+  v("files", "max_image_pixels", c.files.max_image_pixels);
+  v("files", "thumbnail_px", c.files.thumbnail_px);
+  v("files", "preview_px", c.files.preview_px);
+  v("files", "workers", c.files.workers);
+  v("files", "max_queue", c.files.max_queue);
+  v("files", "unsent_ttl_ms", c.files.unsent_ttl_ms);
+  v("files", "sweep_interval_ms", c.files.sweep_interval_ms);
   v("log", "level", c.log.level);
   v("log", "format", c.log.format);
 }
@@ -282,6 +292,20 @@ core::Status validate(const Config& c) {
     return bad("log.level", "must be one of trace, debug, info, warn, error");
   }
   if (c.log.format != "json" && c.log.format != "text") return bad("log.format", "must be json or text");
+  if (c.files.max_upload_bytes < 1) return bad("files.max_upload_bytes", "must be positive");
+  if (c.files.quota_bytes < 0) return bad("files.quota_bytes", "must be >= 0 (0 = unlimited)");
+  for (const auto& t : c.files.allowed_types) {
+    if (t.find('/') == std::string::npos) {
+      return bad("files.allowed_types", "'" + t + "' is not a media type (type/subtype or type/*)");
+    }
+  }
+  if (c.files.max_image_pixels < 1) return bad("files.max_image_pixels", "must be positive");
+  if (!in(c.files.thumbnail_px, 16, 4096)) return bad("files.thumbnail_px", "must be 16..4096");
+  if (!in(c.files.preview_px, 16, 8192)) return bad("files.preview_px", "must be 16..8192");
+  if (!in(c.files.workers, 1, 64)) return bad("files.workers", "must be 1..64");
+  if (!in(c.files.max_queue, 1, 100000)) return bad("files.max_queue", "must be 1..100000");
+  if (c.files.unsent_ttl_ms < 0) return bad("files.unsent_ttl_ms", "must be >= 0");
+  if (c.files.sweep_interval_ms < 100) return bad("files.sweep_interval_ms", "must be at least 100");
   return core::ok_status();
 }
 

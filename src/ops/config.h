@@ -46,6 +46,28 @@ struct StoreConfig {
   int max_batch = 512;                     // most requests in one group commit
 };
 
+// Attachments (issue 4): uploads, type allowlist, image processing, sweeping. Blobs live in
+// <store.data_dir>/blobs.
+struct FilesConfig {
+  std::int64_t max_upload_bytes = 100LL << 20;  // one file; larger uploads get 413 too_large
+  std::int64_t quota_bytes = 1LL << 30;         // per user, all their attachments; 0 = unlimited
+  // Detected (libmagic) types accepted; "type/*" matches a whole family. Anything else: 415.
+  std::vector<std::string> allowed_types = {
+      "image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4", "video/webm",
+      "video/quicktime", "audio/mpeg", "audio/ogg", "audio/x-wav", "audio/wav", "audio/flac",
+      "audio/mp4", "application/pdf", "text/plain", "text/csv", "application/json",
+      "application/zip", "application/gzip", "application/x-tar", "application/x-7z-compressed",
+      "application/vnd.openxmlformats-officedocument.*", "application/vnd.oasis.opendocument.*",
+      "application/msword", "application/vnd.ms-excel", "application/vnd.ms-powerpoint"};
+  std::int64_t max_image_pixels = 40'000'000;   // width x height; more is refused (decompression bombs)
+  int thumbnail_px = 320;                       // thumbnail fits in this square (WebP)
+  int preview_px = 1280;                        // preview fits in this square (WebP)
+  int workers = 2;                              // threads hashing, detecting, re-encoding
+  int max_queue = 64;                           // uploads waiting for a worker; more: 503
+  std::int64_t unsent_ttl_ms = 24LL * 3600 * 1000;  // uploads never sent are deleted after this
+  std::int64_t sweep_interval_ms = 10LL * 60 * 1000; // how often unsent uploads and unreferenced blobs are swept
+};
+
 struct LogConfig {
   std::string level = "info";              // trace | debug | info | warn | error
   std::string format = "json";             // json | text
@@ -56,6 +78,7 @@ struct Config {
   GatewayConfig gateway;
   StoreConfig store;
   auth::AuthConfig auth;
+  FilesConfig files;
   LogConfig log;
   int node_id = 0;                         // 0..255, part of every id this node makes
   int hasher_threads = 2;                  // argon2id workers (bounded queue in front)
