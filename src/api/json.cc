@@ -93,6 +93,28 @@ json::object to_json(const core::Message& m) {
     o["reply_preview"] = nullptr;
   }
   o["edit_count"] = m.edit_count;
+  json::array attachments;
+  attachments.reserve(m.attachments.size());
+  for (const core::Attachment& a : m.attachments) attachments.push_back(to_json(a));
+  o["attachments"] = std::move(attachments);
+  return o;
+}
+
+json::object to_json(const core::Attachment& a) {
+  json::object o;
+  const std::string url = "/api/v1/attachments/" + core::id_to_string(a.id);
+  o["id"] = ids(a.id);
+  o["name"] = a.name;
+  o["mime"] = a.mime;
+  o["kind"] = core::to_string(a.kind);
+  o["size"] = a.size;
+  o["sha256"] = a.sha256;
+  const bool image = a.width > 0 && a.height > 0;
+  o["width"] = image ? json::value(a.width) : json::value(nullptr);
+  o["height"] = image ? json::value(a.height) : json::value(nullptr);
+  o["url"] = url;
+  o["thumbnail_url"] = a.thumb_key.empty() ? json::value(nullptr) : json::value(url + "/thumbnail");
+  o["preview_url"] = a.preview_key.empty() ? json::value(nullptr) : json::value(url + "/preview");
   return o;
 }
 
@@ -270,6 +292,27 @@ core::Result<std::optional<core::Id>> get_optional_id(const json::object& o, std
     return std::optional<core::Id>(v.get_uint64());
   }
   return bad_field(key, "an id");
+}
+
+core::Result<std::vector<core::Id>> get_id_list(const json::object& o, std::string_view key,
+                                                std::size_t max) {
+  std::vector<core::Id> out;
+  auto it = o.find(key);
+  if (it == o.end() || it->value().is_null()) return out;
+  const json::array* arr = it->value().if_array();
+  if (arr == nullptr) return bad_field(key, "an array of ids");
+  if (arr->size() > max) {
+    return core::make_error(core::Errc::kInvalidArgument,
+                            std::string(key) + ": at most " + std::to_string(max) + " entries");
+  }
+  for (const json::value& v : *arr) {
+    json::object one;
+    one["id"] = v;
+    auto id = get_optional_id(one, "id");
+    if (!id || !*id) return bad_field(key, "an array of ids");
+    out.push_back(**id);
+  }
+  return out;
 }
 
 core::Result<std::string> get_string(const json::object& o, std::string_view key) {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
 #include "core/types.h"
@@ -21,6 +22,10 @@ json::object to_json(const core::User& u, bool with_private = false);
 json::object to_json(const core::Room& r);
 json::object to_json(const core::Member& m);
 json::object to_json(const core::Message& m);
+// An attachment as messages and the upload route show it, with the URLs to fetch it:
+// {id, name, mime, kind, size, sha256, width, height, url, thumbnail_url, preview_url}
+// (width/height and the rendition URLs null when not an image).
+json::object to_json(const core::Attachment& a);
 json::object to_json(const core::RoomSummary& s);
 json::object to_json(const core::RoomEvent& e);
 json::object to_json(const core::Session& s, core::Id current_session_id);
@@ -53,6 +58,9 @@ std::string event_frame(const core::RoomEvent& e);
 core::Result<core::Id> get_id(const json::object& o, std::string_view key);
 core::Result<std::optional<core::Id>> get_optional_id(const json::object& o, std::string_view key);
 core::Result<std::string> get_string(const json::object& o, std::string_view key);
+// An optional array of ids (absent or null: empty); kInvalidArgument over `max` entries.
+core::Result<std::vector<core::Id>> get_id_list(const json::object& o, std::string_view key,
+                                                std::size_t max);
 core::Result<std::optional<std::string>> get_optional_string(const json::object& o,
                                                              std::string_view key);
 // Parses `text` as a JSON object: kInvalidJson when it is not JSON or not an object.

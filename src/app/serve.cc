@@ -1,5 +1,6 @@
 // app/serve.cc: `parley serve`, the one place that wires concrete parts together:
-// SQLite store, in-process bus, gateway hub, auth and chat services, REST API, HTTP server.
+// SQLite store, filesystem blob store, in-process bus, gateway hub, auth, chat and file
+// services, REST API, HTTP server.
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
@@ -9,10 +10,13 @@
 #include "app/wait.h"
 #include "auth/auth_service.h"
 #include "auth/password_hasher.h"
+#include "blob/fs/fs_blob_store.h"
 #include "bus/local/local_bus.h"
 #include "chat/chat_service.h"
 #include "core/clock.h"
 #include "core/id.h"
+#include "files/file_service.h"
+#include "files/media.h"
 #include "gateway/gateway.h"
 #include "gateway/hub.h"
 #include "http/api.h"
@@ -64,7 +68,18 @@ int serve(const ops::Config& config) {
                                  chat::ChatConfig{.replay_cap = config.gateway.replay_cap});
   gateway::Gateway gateway({hub, auth_service, chat_service, *store, clock, metrics},
                            config.gateway);
-  http::Api api({auth_service, chat_service, *store, clock, metrics}, config.http);
+  auto blobs = blob::FsBlobStore::create(
+      (std::filesystem::path(config.store.data_dir) / "blobs").string());
+  if (!blobs) {
+    std::cerr << "parley: store.data_dir: " << blobs.error().message << "\n";
+    return 1;
+  }
+  if (auto st = files::init_media(); !st) {
+    std::cerr << "parley: " << st.error().message << "\n";
+    return 1;
+  }
+  files::FileService file_service({*store, **blobs, clock, ids, metrics}, config.files);
+  http::Api api({auth_service, chat_service, *store, clock, metrics, &file_service}, config.http);
   net::Server server({api, gateway, metrics}, config.http);
 
   server.set_shutdown_grace_ms(config.shutdown_grace_ms);

@@ -312,7 +312,17 @@ void ChatService::send(const Actor& who, SendRequest req, Callback<store::Append
   if (auto st = core::validate_client_txn_id(req.client_txn_id); !st) {
     return done(st.take_error());
   }
-  if (auto st = core::validate_body(req.body); !st) return done(st.take_error());
+  if (req.attachment_ids.empty() || req.body.find_first_not_of(" \t\r\n") != std::string::npos) {
+    if (auto st = core::validate_body(req.body); !st) return done(st.take_error());
+  } else {
+    req.body.clear();  // attachments only
+  }
+  if (req.attachment_ids.size() > static_cast<std::size_t>(store::kMaxAttachmentsPerMessage)) {
+    return done(core::make_error(core::Errc::kInvalidArgument,
+                                 "attachments: at most " +
+                                     std::to_string(store::kMaxAttachmentsPerMessage) +
+                                     " per message"));
+  }
   auto& store = deps_.store;
   auto& publisher = deps_.publisher;
   store::NewMessage m;
@@ -323,6 +333,7 @@ void ChatService::send(const Actor& who, SendRequest req, Callback<store::Append
   m.body = std::move(req.body);
   m.reply_to = req.reply_to;
   m.thread_root = req.thread_root;
+  m.attachment_ids = std::move(req.attachment_ids);
   m.created_at = deps_.clock.now_ms();
   // The policy decides inside the storing transaction, on the sender's current membership: no
   // separate read, so a client's pipelined sends are committed in the order it sent them.

@@ -46,9 +46,10 @@ struct CreateGroupRequest {
 struct SendRequest {
   Id room_id = 0;
   std::string client_txn_id;
-  std::string body;
+  std::string body;         // may be empty (or blank) when attachments are given
   Id reply_to = 0;
   Id thread_root = 0;  // a reply in this message's thread (store::NewMessage::thread_root)
+  std::vector<Id> attachment_ids;  // the sender's unsent uploads (store::NewMessage rules)
 };
 
 // A room change; fields left nullopt are unchanged, at least one must be set.

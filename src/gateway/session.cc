@@ -551,7 +551,11 @@ class Session final : public Follower,
     if (!room) return send_error(room.error(), id);
     auto txn = api::get_string(d, "client_txn_id");
     if (!txn) return send_error(txn.error(), id);
-    auto body = api::get_string(d, "body");
+    auto attachments = api::get_id_list(d, "attachments", store::kMaxAttachmentsPerMessage);
+    if (!attachments) return send_error(attachments.error(), id);
+    // "body" may be left out of a message that carries attachments.
+    auto body = d.contains("body") || attachments->empty() ? api::get_string(d, "body")
+                                                           : core::Result<std::string>(std::string());
     if (!body) return send_error(body.error(), id);
     auto reply_to = api::get_optional_id(d, "reply_to");
     if (!reply_to) return send_error(reply_to.error(), id);
@@ -569,6 +573,7 @@ class Session final : public Follower,
     req.body = std::move(*body);
     req.reply_to = reply_to->value_or(0);
     req.thread_root = thread_root->value_or(0);
+    req.attachment_ids = std::move(*attachments);
     ++inflight_sends_;
     gw_.deps.chat.send(actor_, std::move(req),
                        on_strand([id = std::move(id)](Session& s, core::Result<store::AppendResult> r) {

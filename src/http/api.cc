@@ -12,6 +12,7 @@
 #include "api/json.h"
 #include "auth/policy.h"
 #include "http/dispatcher.h"
+#include "http/files_routes.h"
 #include "http/middleware.h"
 #include "http/openapi_doc.h"
 
@@ -142,6 +143,7 @@ struct Api::Impl {
     add_live_routes();
     add_thread_routes();
     add_admin_routes();
+    if (d.files != nullptr) add_file_routes(dispatcher, *d.files);
   }
 
   void add_live_routes();
@@ -579,16 +581,25 @@ void Api::Impl::add_message_routes() {
     auto body = c->json_body();
     if (c->failed(body)) return;
     auto txn = api::get_string(*body, "client_txn_id");
-    auto text = api::get_string(*body, "body");
     auto reply_to = api::get_optional_id(*body, "reply_to");
     auto thread_root = api::get_optional_id(*body, "thread_root");
-    if (c->failed(txn) || c->failed(text) || c->failed(reply_to) || c->failed(thread_root)) return;
+    auto attachments = api::get_id_list(*body, "attachments", store::kMaxAttachmentsPerMessage);
+    if (c->failed(txn) || c->failed(reply_to) || c->failed(thread_root) ||
+        c->failed(attachments)) {
+      return;
+    }
+    // "body" may be left out of a message that carries attachments.
+    auto text = body->contains("body") || attachments->empty()
+                    ? api::get_string(*body, "body")
+                    : core::Result<std::string>(std::string());
+    if (c->failed(text)) return;
     chat::SendRequest req;
     req.room_id = *id;
     req.client_txn_id = std::move(*txn);
     req.body = std::move(*text);
     req.reply_to = reply_to->value_or(0);
     req.thread_root = thread_root->value_or(0);
+    req.attachment_ids = std::move(*attachments);
     deps.chat.send(c->actor(), std::move(req), [c](core::Result<store::AppendResult> r) {
       if (c->failed(r)) return;
       if (!r->event.message) return c->fail(make_error(Errc::kInternal, "send: event without message"));
@@ -996,5 +1007,18 @@ void Api::handle(Request req, std::function<void(Response)> respond) {
 }
 
 void Api::set_draining(bool draining) { impl_->draining.store(draining); }
+
+std::optional<BodySink> Api::body_sink(const Request& head) const {
+  files::FileService* files = impl_->deps.files;
+  if (files == nullptr || head.method != "POST" || split_target(head.target).first != kUploadPath) {
+    return std::nullopt;
+  }
+  return BodySink{files->staging_dir(), static_cast<std::uint64_t>(files->max_upload_bytes())};
+}
+
+std::uint64_t Api::max_sink_bytes() const {
+  files::FileService* files = impl_->deps.files;
+  return files == nullptr ? 0 : static_cast<std::uint64_t>(files->max_upload_bytes());
+}
 
 }  // namespace parley::http

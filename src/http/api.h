@@ -6,13 +6,16 @@
 #pragma once
 
 #include <functional>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "auth/auth_service.h"
 #include "chat/chat_service.h"
+#include "files/file_service.h"
 #include "core/clock.h"
 #include "ops/config.h"
 #include "ops/metrics.h"
@@ -25,6 +28,10 @@ struct Request {
   std::string target;  // path and query, as received
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string body;
+  // Routes with a BodySink (uploads): the body was streamed into this file instead of `body`
+  // ("" when the request had no body). The transport removes the file after the response
+  // unless the handler moved it away first.
+  std::string body_file;
   std::string client_ip;
   bool tls = false;
 
@@ -32,10 +39,30 @@ struct Request {
   std::string_view header(std::string_view name) const;
 };
 
+// A response body the transport reads chunk by chunk instead of `body` (downloads): never held
+// whole in memory.
+class BodySource {
+ public:
+  virtual ~BodySource() = default;
+  // Up to n bytes at `offset`; 0 or an error ends the response early (the connection closes).
+  virtual core::Result<std::size_t> read(std::uint64_t offset, char* buf, std::size_t n) = 0;
+};
+
 struct Response {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // When set, the body is `stream_length` bytes of `stream` from `stream_offset` (and `body`
+  // is ignored); the transport sets Content-Length.
+  std::shared_ptr<BodySource> stream;
+  std::uint64_t stream_offset = 0;
+  std::uint64_t stream_length = 0;
+};
+
+// Where a route's request body goes when it is streamed to disk (uploads).
+struct BodySink {
+  std::string dir;             // the transport creates its file here
+  std::uint64_t max_bytes = 0; // over this: 413 too_large
 };
 
 class Api {
@@ -46,11 +73,17 @@ class Api {
     store::Store& store;
     const core::Clock& clock;
     ops::Registry& metrics;
+    files::FileService* files = nullptr;  // attachments routes; none when null
   };
   Api(Deps deps, ops::HttpConfig config);
   ~Api();
 
   void handle(Request req, std::function<void(Response)> respond);
+  // For a request whose header has arrived: where its body should be streamed, or nullopt to
+  // read it into memory (up to http.max_body_bytes) as usual.
+  std::optional<BodySink> body_sink(const Request& head) const;
+  // The largest body any BodySink accepts (0 = none).
+  std::uint64_t max_sink_bytes() const;
   // While draining, /readyz answers 503.
   void set_draining(bool draining);
 

@@ -223,8 +223,14 @@ void Dispatcher::finish(Call& call, Response r) {
   const Request& req = call.req_;
   set_header(r, "X-Request-Id", call.request_id_);
   const bool page = call.web_page_ && r.status < 400;
-  add_security_headers(r, page ? ContentKind::kWebPage : ContentKind::kApi, req.tls);
-  if (!page) set_header(r, "Cache-Control", "no-store");
+  const bool download = call.download_ && r.status < 400;
+  add_security_headers(r, page ? ContentKind::kWebPage
+                          : download ? ContentKind::kDownload
+                                     : ContentKind::kApi,
+                       req.tls);
+  if (!page && !(download && !response_header(r, "Cache-Control").empty())) {
+    set_header(r, "Cache-Control", "no-store");
+  }
   if (r.status == 401) {
     set_header(r, "WWW-Authenticate", "Bearer");
     // A dead session cookie would otherwise be sent forever: drop it.
@@ -248,7 +254,7 @@ void Dispatcher::finish(Call& call, Response r) {
         {"method", req.method},          {"route", std::string(call.route_)},
         {"status", std::to_string(r.status)}, {"ms", ms},
         {"request_id", call.request_id_}, {"ip", req.client_ip},
-        {"bytes", std::to_string(r.body.size())}};
+        {"bytes", std::to_string(r.stream ? r.stream_length : r.body.size())}};
     if (server_error) {
       ops::log_warn("http request", fields);
     } else {

@@ -62,6 +62,9 @@ class Call {
   void reply_empty(int status, std::vector<std::pair<std::string, std::string>> extra_headers = {});
   void reply(Response r);
   void fail(const core::Error& e);
+  // A successful reply will carry a user's file: the download CSP (sandbox) and the route's own
+  // Cache-Control (e.g. "private") instead of no-store.
+  void mark_download() { download_ = true; }
   // Shorthand: fail when `r` holds an error; true if it did.
   template <class T>
   bool failed(const core::Result<T>& r) {
@@ -83,6 +86,7 @@ class Call {
   std::optional<auth::AuthContext> auth_;
   bool cookie_auth_ = false;
   bool web_page_ = false;   // static web client response: web CSP, its own caching
+  bool download_ = false;   // mark_download()
   RouteStats* stats_ = nullptr;
   std::string_view route_;  // the pattern, for logs
   std::chrono::steady_clock::time_point start_;

@@ -11,6 +11,7 @@ namespace parley::http {
 namespace {
 
 constexpr std::string_view kApiCsp = "default-src 'none'; frame-ancestors 'none'";
+constexpr std::string_view kDownloadCsp = "sandbox; default-src 'none'; frame-ancestors 'none'";
 constexpr std::string_view kWebCsp =
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
@@ -82,7 +83,10 @@ void add_security_headers(Response& r, ContentKind kind, bool tls) {
   set_header(r, "X-Frame-Options", "DENY");
   set_header(r, "Cross-Origin-Opener-Policy", "same-origin");
   set_header(r, "Content-Security-Policy",
-             std::string(kind == ContentKind::kWebPage ? kWebCsp : kApiCsp));
+             std::string(kind == ContentKind::kWebPage   ? kWebCsp
+                         : kind == ContentKind::kDownload ? kDownloadCsp
+                                                          : kApiCsp));
+  if (kind == ContentKind::kDownload) set_header(r, "Cross-Origin-Resource-Policy", "same-origin");
   if (tls) set_header(r, "Strict-Transport-Security", "max-age=31536000; includeSubDomains");
 }
 

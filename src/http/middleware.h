@@ -25,6 +25,9 @@ inline constexpr std::string_view kSessionCookie = "parley_session";
 enum class ContentKind {
   kApi,      // JSON, problem+json, text: `default-src 'none'; frame-ancestors 'none'`
   kWebPage,  // the static web client: self-hosted scripts, styles, images, connections
+  kDownload, // a user's file: `sandbox; default-src 'none'; frame-ancestors 'none'` (opened
+             // directly it runs no script and reaches nothing, whatever it contains), plus
+             // Cross-Origin-Resource-Policy: same-origin
 };
 
 // 1..64 characters of [A-Za-z0-9._-]: a client's X-Request-Id we are willing to echo.

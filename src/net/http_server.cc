@@ -16,14 +16,22 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cctype>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <csignal>
 #include <memory>
 #include <mutex>
@@ -102,6 +110,38 @@ struct Conn {
   }
 };
 
+// A request body being streamed to disk: removed when the request ends, unless the handler
+// moved it away first (then the unlink finds nothing).
+struct StagedBody {
+  std::string path;
+  int fd = -1;
+  ~StagedBody() {
+    if (fd >= 0) ::close(fd);
+    if (!path.empty()) ::unlink(path.c_str());
+  }
+  bool create(const std::string& dir) {
+    std::string tmpl = dir + "/recv-XXXXXX";
+    fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
+    if (fd < 0) return false;
+    path = std::move(tmpl);
+    return true;
+  }
+  bool write_all(const char* p, std::size_t n) {
+    while (n > 0) {
+      ssize_t w = ::write(fd, p, n);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        return false;
+      }
+      p += w;
+      n -= static_cast<std::size_t>(w);
+    }
+    return true;
+  }
+};
+
+enum class BodyOutcome { kOk, kTooLarge, kFailed, kDiskError };
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -153,6 +193,11 @@ struct HttpServer::Impl {
   asio::awaitable<void> session(std::shared_ptr<Conn> conn, std::string client_ip);
   asio::awaitable<void> drain(int grace_ms);
   asio::awaitable<void> linger(Conn& c);
+  asio::awaitable<BodyOutcome> stream_body(Conn& c, beast::flat_buffer& buffer,
+                                           bhttp::request_parser<bhttp::buffer_body>& parser,
+                                           StagedBody& staged);
+  asio::awaitable<bool> write_streamed(Conn& c, http::Response& r, unsigned version, bool keep,
+                                       bool head);
   asio::awaitable<bool> write_error(Conn& c, const bhttp::request_header<>& h,
                                     const std::string& client_ip, const core::Error& e);
   void for_each_conn(std::function<void(Conn&)> fn);
@@ -278,7 +323,9 @@ asio::awaitable<void> HttpServer::Impl::session(std::shared_ptr<Conn> c, std::st
   while (!stopping.load() && !c->closed) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(config.max_header_bytes));
-    parser.body_limit(static_cast<std::uint64_t>(config.http.max_body_bytes));
+    // Until the route is known, the largest body any route takes (uploads: their sink's limit).
+    const std::uint64_t memory_limit = static_cast<std::uint64_t>(config.http.max_body_bytes);
+    parser.body_limit(std::max(memory_limit, backend.max_sink_bytes()));
     // One deadline for header and body: a request must arrive whole within the timeout (this
     // also bounds how long an idle keep-alive connection stays open).
     c->stream.expires_after(timeout);
@@ -330,24 +377,75 @@ asio::awaitable<void> HttpServer::Impl::session(std::shared_ptr<Conn> c, std::st
       auto [cec, cn] = co_await bhttp::async_write(c->stream, cont, use_tuple);
       if (cec) break;
     }
-    if (!parser.is_done()) {
-      auto [bec, bn] = co_await bhttp::async_read(c->stream, buffer, parser, use_tuple);
-      if (bec == bhttp::error::body_limit) {
-        if (co_await write_error(*c, parser.get(), client_ip, too_large())) co_await linger(*c);
+    std::optional<http::BodySink> sink;
+    if (!parser.is_done()) sink = backend.body_sink(to_request(header, client_ip));
+    StagedBody staged;
+    http::Request hreq;
+    bool keep_alive = false;
+    bool head = false;
+    unsigned version = 11;
+    if (sink) {
+      const auto length = header.payload_size();
+      if (length && *length > sink->max_bytes) {
+        auto e = core::make_error(core::Errc::kTooLarge,
+                                  "file over " + std::to_string(sink->max_bytes) + " bytes");
+        if (co_await write_error(*c, header, client_ip, e)) co_await linger(*c);
         break;
       }
-      if (bec) {
-        if (bec == beast::error::timeout) timeouts.inc();
+      bhttp::request_parser<bhttp::buffer_body> file_parser{std::move(parser)};
+      file_parser.body_limit(sink->max_bytes);
+      if (!staged.create(sink->dir)) {
+        ops::log_error("http: cannot create an upload file", {{"dir", sink->dir}});
+        co_await write_error(*c, file_parser.get(), client_ip,
+                             core::make_error(core::Errc::kUnavailable, "cannot store uploads now"));
         break;
       }
+      BodyOutcome outcome = co_await stream_body(*c, buffer, file_parser, staged);
+      if (outcome == BodyOutcome::kTooLarge) {
+        auto e = core::make_error(core::Errc::kTooLarge,
+                                  "file over " + std::to_string(sink->max_bytes) + " bytes");
+        if (co_await write_error(*c, file_parser.get(), client_ip, e)) co_await linger(*c);
+        break;
+      }
+      if (outcome == BodyOutcome::kDiskError) {
+        co_await write_error(*c, file_parser.get(), client_ip,
+                             core::make_error(core::Errc::kUnavailable, "cannot store uploads now"));
+        break;
+      }
+      if (outcome != BodyOutcome::kOk) break;  // dropped or timed out: the file goes with `staged`
+      ::close(staged.fd);
+      staged.fd = -1;
+      auto& h = file_parser.get();
+      keep_alive = h.keep_alive();
+      head = h.method() == bhttp::verb::head;
+      version = h.version();
+      hreq = to_request(h, client_ip);
+      hreq.body_file = staged.path;
+    } else {
+      if (!parser.is_done()) {
+        const auto length = header.payload_size();
+        if (length && *length > memory_limit) {
+          if (co_await write_error(*c, header, client_ip, too_large())) co_await linger(*c);
+          break;
+        }
+        parser.body_limit(memory_limit);  // chunked bodies: checked as they arrive
+        auto [bec, bn] = co_await bhttp::async_read(c->stream, buffer, parser, use_tuple);
+        if (bec == bhttp::error::body_limit) {
+          if (co_await write_error(*c, parser.get(), client_ip, too_large())) co_await linger(*c);
+          break;
+        }
+        if (bec) {
+          if (bec == beast::error::timeout) timeouts.inc();
+          break;
+        }
+      }
+      auto req = parser.release();
+      keep_alive = req.keep_alive();
+      head = req.method() == bhttp::verb::head;
+      version = req.version();
+      hreq = to_request(req, client_ip);
+      hreq.body = std::move(req.body());
     }
-
-    auto req = parser.release();
-    const bool keep_alive = req.keep_alive();
-    const bool head = req.method() == bhttp::verb::head;
-    const unsigned version = req.version();
-    http::Request hreq = to_request(req, client_ip);
-    hreq.body = std::move(req.body());
 
     c->pending.reset();
     c->wake.expires_at(asio::steady_timer::time_point::max());
@@ -367,6 +465,13 @@ asio::awaitable<void> HttpServer::Impl::session(std::shared_ptr<Conn> c, std::st
     if (!c->pending || c->closed) break;  // a hard stop cancelled the wait
 
     http::Response& r = *c->pending;
+    if (r.stream) {
+      const bool keep = keep_alive && !stopping.load();
+      bool ok = co_await write_streamed(*c, r, version, keep, head);
+      c->pending.reset();
+      if (!ok || !keep) break;
+      continue;
+    }
     bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
     for (auto& [k, v] : r.headers) res.insert(k, v);
     const bool keep = keep_alive && !stopping.load();
@@ -388,6 +493,66 @@ asio::awaitable<void> HttpServer::Impl::session(std::shared_ptr<Conn> c, std::st
     c->closed = true;
     c->stream.close();
   }
+}
+
+// The body of an upload, into `staged`: each read under the request timeout (a slow but steady
+// upload may take longer than one timeout in total), the total under the parser's body limit.
+asio::awaitable<BodyOutcome> HttpServer::Impl::stream_body(
+    Conn& c, beast::flat_buffer& buffer, bhttp::request_parser<bhttp::buffer_body>& parser,
+    StagedBody& staged) {
+  const auto timeout = std::chrono::milliseconds(config.http.request_timeout_ms);
+  std::vector<char> chunk(64 * 1024);
+  while (!parser.is_done()) {
+    parser.get().body().data = chunk.data();
+    parser.get().body().size = chunk.size();
+    c.stream.expires_after(timeout);
+    auto [ec, n] = co_await bhttp::async_read_some(c.stream, buffer, parser, use_tuple);
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec == bhttp::error::body_limit) co_return BodyOutcome::kTooLarge;
+    if (ec) {
+      if (ec == beast::error::timeout) timeouts.inc();
+      co_return BodyOutcome::kFailed;
+    }
+    const std::size_t got = chunk.size() - parser.get().body().size;
+    if (got > 0 && !staged.write_all(chunk.data(), got)) {
+      ops::log_error("http: writing an upload failed", {{"error", std::strerror(errno)}});
+      co_return BodyOutcome::kDiskError;
+    }
+  }
+  co_return BodyOutcome::kOk;
+}
+
+// A response whose body comes from a BodySource, in chunks (downloads).
+asio::awaitable<bool> HttpServer::Impl::write_streamed(Conn& c, http::Response& r,
+                                                       unsigned version, bool keep, bool head) {
+  const auto timeout = std::chrono::milliseconds(config.http.request_timeout_ms);
+  bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(r.status), version};
+  for (auto& [k, v] : r.headers) res.insert(k, v);
+  res.keep_alive(keep);
+  res.content_length(r.stream_length);
+  bhttp::response_serializer<bhttp::empty_body> sr{res};
+  c.stream.expires_after(timeout);
+  auto [hec, hn] = co_await bhttp::async_write_header(c.stream, sr, use_tuple);
+  if (hec) co_return false;
+  if (head) co_return true;
+  std::vector<char> chunk(64 * 1024);
+  std::uint64_t offset = r.stream_offset;
+  std::uint64_t left = r.stream_length;
+  while (left > 0) {
+    auto n = r.stream->read(offset, chunk.data(),
+                            static_cast<std::size_t>(std::min<std::uint64_t>(left, chunk.size())));
+    if (!n || *n == 0) {
+      ops::log_warn("http: a streamed response ended early",
+                    {{"error", n ? std::string("short read") : n.error().message}});
+      co_return false;  // the client sees a short body and a closed connection
+    }
+    c.stream.expires_after(timeout);
+    auto [wec, wn] = co_await asio::async_write(c.stream, asio::buffer(chunk.data(), *n), use_tuple);
+    if (wec) co_return false;
+    offset += *n;
+    left -= *n;
+  }
+  co_return true;
 }
 
 // After refusing a request whose body is still arriving: closing at once would reset the

@@ -7,6 +7,11 @@
 // body limit (413 problem+json, then close); each request goes to Backend::handle, whose
 // response may come from any thread and is written back on the connection's strand. A
 // WebSocket upgrade for /api/v1/gateway is handed to Backend::upgrade with the socket.
+// Streaming: a request the backend gives a BodySink (uploads) has its body written to a new
+// file in the sink's directory as it arrives (each read under request_timeout_ms, the whole
+// body under the sink's limit), and the file is removed when the request ends, whatever way it
+// ends (a dropped connection leaves nothing behind). A response with a BodySource is written
+// chunk by chunk.
 //
 // Ownership: HttpServer owns the io_contexts (one per network thread; accepted connections are
 // dealt out round-robin), their threads, the acceptor and every HTTP connection; the Backend
@@ -19,7 +24,9 @@
 
 #include <cstddef>
 #include <functional>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/result.h"
@@ -47,6 +54,9 @@ class Backend {
   virtual std::size_t gateway_connections() const = 0;
   // Takes the connection. Called on the connection's strand; must not block.
   virtual void upgrade(std::unique_ptr<Upgrade> upgrade) = 0;
+  // Same contract as http::Api::body_sink / max_sink_bytes (uploads streamed to disk).
+  virtual std::optional<http::BodySink> body_sink(const http::Request&) { return std::nullopt; }
+  virtual std::uint64_t max_sink_bytes() const { return 0; }
 };
 
 struct HttpServerConfig {

@@ -20,6 +20,10 @@ class ApiGatewayBackend final : public Backend {
   void set_draining(bool draining) override { api_.set_draining(draining); }
   void drain_gateway() override { gateway_.drain(); }
   std::size_t gateway_connections() const override { return gateway_.connections(); }
+  std::optional<http::BodySink> body_sink(const http::Request& head) override {
+    return api_.body_sink(head);
+  }
+  std::uint64_t max_sink_bytes() const override { return api_.max_sink_bytes(); }
   void upgrade(std::unique_ptr<Upgrade> up) override {
     gateway::accept_upgrade(gateway_, std::move(up->stream), std::move(up->request),
                             std::move(up->client_ip), std::move(up->cookie_token));
