@@ -10,7 +10,7 @@ PACKAGES=(
   libfmt-dev libspdlog-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcmark-gfm-dev libcmark-gfm-extensions-dev libmagic-dev libvips-dev poppler-utils
-  python3 python3-websockets
+  python3 python3-websockets python3-pil
   chromium fonts-dejavu-core
 )
 # The web client (web/) needs Node.js >= 20.19 with npm. Debian 12's own nodejs is 18, too old

@@ -158,6 +158,10 @@ TEST_F(FileServiceTest, ImagesGetStrippedWebpRenditionsAndOnlyTheUploaderSeesUns
   ASSERT_TRUE((*thumb)->reader->read(0, head.data(), 12).ok());
   EXPECT_EQ(head.substr(0, 4), "RIFF");
   EXPECT_EQ(head.substr(8, 4), "WEBP");
+  std::string all((*thumb)->reader->size(), '\0');
+  ASSERT_TRUE((*thumb)->reader->read(0, all.data(), all.size()).ok());
+  EXPECT_EQ(all.find("EXIF"), std::string::npos) << "libvips adds an EXIF chunk; it is stripped";
+  EXPECT_EQ(all.find("Exif"), std::string::npos);
   auto theirs = download(bob_, a->id);
   ASSERT_FALSE(theirs.ok());
   EXPECT_EQ(theirs.error().code, Errc::kNotFound);

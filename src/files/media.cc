@@ -3,6 +3,7 @@
 #include <magic.h>
 #include <vips/vips.h>
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 
@@ -43,6 +44,50 @@ struct Unref {
 };
 using ImagePtr = std::unique_ptr<VipsImage, Unref>;
 
+std::uint32_t le32(const std::string& b, std::size_t at) {
+  return static_cast<std::uint32_t>(static_cast<unsigned char>(b[at])) |
+         static_cast<std::uint32_t>(static_cast<unsigned char>(b[at + 1])) << 8 |
+         static_cast<std::uint32_t>(static_cast<unsigned char>(b[at + 2])) << 16 |
+         static_cast<std::uint32_t>(static_cast<unsigned char>(b[at + 3])) << 24;
+}
+void put_le32(std::string& b, std::size_t at, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) b[at + i] = static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
+}  // namespace
+
+// libvips 8.14's WebP saver writes an EXIF chunk (resolution, orientation) even when told to
+// strip; this removes the metadata chunks (EXIF, XMP, ICCP) from the RIFF container and clears
+// their flags in the VP8X header. kInternal for bytes that are not a well-formed WebP.
+core::Status strip_webp_metadata(std::string& webp) {
+  if (webp.size() < 12 || webp.compare(0, 4, "RIFF") != 0 || webp.compare(8, 4, "WEBP") != 0) {
+    return make_error(Errc::kInternal, "webp: not a RIFF/WEBP file");
+  }
+  std::string out = webp.substr(0, 12);
+  std::size_t at = 12;
+  std::size_t vp8x = std::string::npos;
+  while (at + 8 <= webp.size()) {
+    std::string fourcc = webp.substr(at, 4);
+    std::size_t len = le32(webp, at + 4);
+    std::size_t padded = len + (len & 1);
+    if (at + 8 + padded > webp.size()) return make_error(Errc::kInternal, "webp: truncated chunk");
+    if (fourcc != "EXIF" && fourcc != "XMP " && fourcc != "ICCP") {
+      if (fourcc == "VP8X") vp8x = out.size();
+      out.append(webp, at, 8 + padded);
+    }
+    at += 8 + padded;
+  }
+  if (vp8x != std::string::npos) {
+    // Flags byte: ICC 0x20, EXIF 0x08, XMP 0x04.
+    out[vp8x + 8] = static_cast<char>(static_cast<unsigned char>(out[vp8x + 8]) & ~0x2C);
+  }
+  put_le32(out, 4, static_cast<std::uint32_t>(out.size() - 8));
+  webp = std::move(out);
+  return core::ok_status();
+}
+
+namespace {
+
 core::Result<std::string> thumbnail_webp(const std::string& path, int box) {
   VipsImage* out = nullptr;
   // vips_thumbnail decodes with shrink-on-load where the format allows, applies the EXIF
@@ -51,7 +96,27 @@ core::Result<std::string> thumbnail_webp(const std::string& path, int box) {
       0) {
     return make_error(Errc::kInvalidArgument, "image: cannot be decoded (" + vips_message() + ")");
   }
-  ImagePtr img(out);
+  ImagePtr thumb(out);
+  // The encoder's "strip" does not drop EXIF from WebP in every libvips version: remove every
+  // metadata field from a copy, so that nothing but pixels can reach the output.
+  VipsImage* copy = nullptr;
+  if (vips_copy(thumb.get(), &copy, nullptr) != 0) {
+    return make_error(Errc::kInternal, "image: copy failed (" + vips_message() + ")");
+  }
+  ImagePtr img(copy);
+  if (gchar** fields = vips_image_get_fields(img.get())) {
+    for (gchar** f = fields; *f != nullptr; ++f) {
+      std::string_view name(*f);
+      for (std::string_view prefix : {"exif-", "xmp-", "iptc-", "icc-", "orientation",
+                                      "png-comment", "gif-comment", "photoshop-", "comment"}) {
+        if (name.substr(0, prefix.size()) == prefix) {
+          vips_image_remove(img.get(), *f);
+          break;
+        }
+      }
+    }
+    g_strfreev(fields);
+  }
   void* buf = nullptr;
   std::size_t len = 0;
   if (vips_webpsave_buffer(img.get(), &buf, &len, "Q", 80, "strip", TRUE, nullptr) != 0) {
@@ -59,6 +124,7 @@ core::Result<std::string> thumbnail_webp(const std::string& path, int box) {
   }
   std::string bytes(static_cast<const char*>(buf), len);
   g_free(buf);
+  if (auto st = strip_webp_metadata(bytes); !st) return st.take_error();
   return bytes;
 }
 

@@ -50,4 +50,7 @@ struct ImageRenditions {
 // be decoded.
 core::Result<ImageRenditions> render_image(const std::string& path, const ImageLimits& limits);
 
+// Removes the EXIF, XMP and ICC chunks of a WebP file (in place). kInternal for malformed bytes.
+core::Status strip_webp_metadata(std::string& webp);
+
 }  // namespace parley::files

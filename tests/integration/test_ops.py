@@ -42,6 +42,8 @@ ROUTES = [
     ("get", "/rooms/{}/threads/{}"), ("post", "/rooms/{}/threads/{}/follow"),
     ("delete", "/rooms/{}/threads/{}/follow"), ("post", "/rooms/{}/threads/{}/read"),
     ("get", "/users/me/threads"), ("get", "/rooms/{}/messages/{}/revisions"),
+    ("post", "/uploads"), ("get", "/attachments/{}"), ("get", "/attachments/{}/thumbnail"),
+    ("get", "/attachments/{}/preview"),
 ]
 
 
