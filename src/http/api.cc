@@ -1013,6 +1013,8 @@ std::optional<BodySink> Api::body_sink(const Request& head) const {
   if (files == nullptr || head.method != "POST" || split_target(head.target).first != kUploadPath) {
     return std::nullopt;
   }
+  // Without any credentials the route can only answer 401: read no more than a REST body.
+  if (credentials(head).token.empty()) return std::nullopt;
   return BodySink{files->staging_dir(), static_cast<std::uint64_t>(files->max_upload_bytes())};
 }
 

@@ -115,9 +115,12 @@ struct Conn {
 struct StagedBody {
   std::string path;
   int fd = -1;
-  ~StagedBody() {
+  ~StagedBody() { remove(); }
+  void remove() {
     if (fd >= 0) ::close(fd);
+    fd = -1;
     if (!path.empty()) ::unlink(path.c_str());
+    path.clear();
   }
   bool create(const std::string& dir) {
     std::string tmpl = dir + "/recv-XXXXXX";
@@ -401,6 +404,7 @@ asio::awaitable<void> HttpServer::Impl::session(std::shared_ptr<Conn> c, std::st
         break;
       }
       BodyOutcome outcome = co_await stream_body(*c, buffer, file_parser, staged);
+      if (outcome != BodyOutcome::kOk) staged.remove();  // before answering: nothing half-written
       if (outcome == BodyOutcome::kTooLarge) {
         auto e = core::make_error(core::Errc::kTooLarge,
                                   "file over " + std::to_string(sink->max_bytes) + " bytes");
@@ -462,6 +466,7 @@ asio::awaitable<void> HttpServer::Impl::session(std::shared_ptr<Conn> c, std::st
       });
     });
     co_await c->wake.async_wait(use_tuple);
+    staged.remove();  // the handler has answered: it moved the file away or is done with it
     if (!c->pending || c->closed) break;  // a hard stop cancelled the wait
 
     http::Response& r = *c->pending;

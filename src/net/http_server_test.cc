@@ -15,6 +15,9 @@
 #include <boost/json/parse.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <random>
 #include <mutex>
 #include <poll.h>
 #include <sys/socket.h>
@@ -47,6 +50,25 @@ class FakeBackend final : public Backend {
     r.headers.emplace_back("Content-Type", "text/plain");
     r.headers.emplace_back("X-Request-Id", "fake");
     r.body = "echo:" + req.method + " " + req.target + " " + req.body;
+    if (!req.body_file.empty()) {
+      std::ifstream f(req.body_file, std::ios::binary);
+      std::string content((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+      r.body = "file:" + std::to_string(content.size()) + ":" + content.substr(0, 8);
+      file_seen_during_request_ = std::filesystem::exists(req.body_file);
+    }
+    if (req.target == "/download") {
+      struct Source final : http::BodySource {
+        core::Result<std::size_t> read(std::uint64_t off, char* buf, std::size_t n) override {
+          std::size_t k = 0;
+          for (; k < n && off + k < 300000; ++k) buf[k] = static_cast<char>('a' + (off + k) % 26);
+          return k;
+        }
+      };
+      r.body.clear();
+      r.stream = std::make_shared<Source>();
+      r.stream_offset = 26 * 1000 + 2;  // starts at 'c'
+      r.stream_length = 200000;
+    }
     if (delay_.count() == 0) return respond(std::move(r));
     std::lock_guard lock(mu_);
     workers_.emplace_back([d = delay_, respond = std::move(respond), r = std::move(r)]() mutable {
@@ -54,6 +76,11 @@ class FakeBackend final : public Backend {
       respond(std::move(r));
     });
   }
+  std::optional<http::BodySink> body_sink(const http::Request& head) override {
+    if (sink_dir_.empty() || head.target.rfind("/upload", 0) != 0) return std::nullopt;
+    return http::BodySink{sink_dir_, 100000};
+  }
+  std::uint64_t max_sink_bytes() const override { return sink_dir_.empty() ? 0 : 100000; }
   void set_draining(bool d) override { draining_ = d; }
   void drain_gateway() override { gateway_drained_ = true; }
   std::size_t gateway_connections() const override { return 0; }
@@ -79,6 +106,8 @@ class FakeBackend final : public Backend {
   }
 
   std::chrono::milliseconds delay_{0};
+  std::string sink_dir_;
+  std::atomic<bool> file_seen_during_request_{false};
   std::atomic<bool> draining_{false};
   std::atomic<bool> gateway_drained_{false};
 
@@ -327,6 +356,85 @@ TEST_F(HttpServerTest, StopGivesUpOnRequestsAfterTheGrace) {
   thread_.join();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 1000ms);
   EXPECT_TRUE(closed_by_peer(busy));
+}
+
+class StreamingTest : public HttpServerTest {
+ protected:
+  void SetUp() override {
+    std::random_device rd;
+    dir_ = std::filesystem::temp_directory_path() / ("parley-sink-" + std::to_string(rd()));
+    std::filesystem::create_directories(dir_);
+    backend_.sink_dir_ = dir_.string();
+  }
+  void TearDown() override {
+    HttpServerTest::TearDown();
+    std::filesystem::remove_all(dir_);
+  }
+  bool sink_empty_within(std::chrono::milliseconds d) {
+    auto deadline = std::chrono::steady_clock::now() + d;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (std::filesystem::is_empty(dir_)) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return false;
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(StreamingTest, UploadBodyIsStreamedToAFileOverTheMemoryLimitAndRemovedAfterwards) {
+  start();  // max_body_bytes 1024: the 50,000-byte body only fits through the sink
+  auto s = connect();
+  bhttp::request<bhttp::string_body> req{bhttp::verb::post, "/upload?name=x", 11};
+  req.set(bhttp::field::host, "localhost");
+  req.body() = std::string(50000, 'z');
+  auto r = roundtrip(s, req);
+  EXPECT_EQ(r.result_int(), 200);
+  EXPECT_EQ(r.body(), "file:50000:zzzzzzzz");
+  EXPECT_TRUE(backend_.file_seen_during_request_.load());
+  EXPECT_TRUE(std::filesystem::is_empty(dir_)) << "removed before the response was written";
+  // The same connection goes on with an ordinary request.
+  auto r2 = roundtrip(s, get("/after"));
+  EXPECT_EQ(r2.body(), "echo:GET /after ");
+}
+
+TEST_F(StreamingTest, OverTheSinkLimitGets413WithoutAFile) {
+  start();
+  auto s = connect();
+  bhttp::request<bhttp::string_body> req{bhttp::verb::post, "/upload", 11};
+  req.set(bhttp::field::host, "localhost");
+  req.body() = std::string(100001, 'z');
+  auto r = roundtrip(s, req);
+  EXPECT_EQ(r.result_int(), 413);
+  EXPECT_TRUE(std::filesystem::is_empty(dir_));
+  EXPECT_TRUE(backend_.requests().empty());
+}
+
+TEST_F(StreamingTest, TruncatedUploadLeavesNoFileAndReachesNoHandler) {
+  start();
+  auto s = connect();
+  std::string head =
+      "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 90000\r\n\r\n" + std::string(30000, 'q');
+  asio::write(s, asio::buffer(head));
+  auto deadline = std::chrono::steady_clock::now() + 2s;
+  while (std::filesystem::is_empty(dir_) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_FALSE(std::filesystem::is_empty(dir_)) << "the body was being written to a file";
+  s.close();  // dropped mid-body
+  EXPECT_TRUE(sink_empty_within(2s));
+  EXPECT_TRUE(backend_.requests().empty());
+}
+
+TEST_F(StreamingTest, BodySourceResponseIsStreamedFromItsOffset) {
+  start();
+  auto s = connect();
+  auto r = roundtrip(s, get("/download"));
+  EXPECT_EQ(r.result_int(), 200);
+  ASSERT_EQ(r.body().size(), 200000u);
+  EXPECT_EQ(r.body().substr(0, 4), "cdef");
+  EXPECT_EQ(r.body().back(), static_cast<char>('a' + (26 * 1000 + 2 + 199999) % 26));
+  auto again = roundtrip(s, get("/download"));  // keep-alive after a streamed body
+  EXPECT_EQ(again.body().size(), 200000u);
 }
 
 TEST_F(HttpServerTest, ListenReportsABusyPort) {

@@ -237,6 +237,16 @@ class AttachmentsTest(AsyncServerTestCase):
 
     # -- bad input
 
+    def test_upload_without_credentials(self):
+        r = self.upload(self.alice, b"x" * 200_000, "a.txt", token="not-a-valid-token")
+        assert_problem(self, r, 401, "unauthorized")
+        self.assertEqual(self.staging_files(), [], "the streamed body is removed")
+        # Without any credentials nothing is streamed to disk: the REST body limit applies.
+        r = self.api.request("POST", "/api/v1/uploads?name=a.txt", raw=b"a" * (2 << 20),
+                             headers={"Content-Type": "text/plain"})
+        assert_problem(self, r, 413, "too_large")
+        self.assertEqual(self.staging_files(), [])
+
     def test_zero_byte_file(self):
         assert_problem(self, self.upload(self.alice, b"", "empty.txt"), 400, "invalid_argument")
 
