@@ -121,6 +121,22 @@ TEST_F(ConfigTest, BadValuesNameTheSetting) {
                "gateway.outbound_queue_bytes: must be at least 1024");
   expect_error(load_config("", {}, {{"gateway.frames_per_second", "fast"}}),
                "gateway.frames_per_second: must be a number");
+  expect_error(load_config("", {}, {{"files.workers", "0"}}), "files.workers: must be 1..64");
+  expect_error(load_config("", {}, {{"files.quota_bytes", "-5"}}), "files.quota_bytes: must be >= 0");
+  expect_error(load_config("", {}, {{"files.allowed_types", "image/png,exe"}}),
+               "files.allowed_types: 'exe' is not a media type");
+  expect_error(load_config("", {}, {{"files.max_upload_bytes", "0"}}),
+               "files.max_upload_bytes: must be positive");
+}
+
+TEST_F(ConfigTest, FilesSettings) {
+  auto c = load_config("", {{"PARLEY_FILES_ALLOWED_TYPES", "image/*, application/pdf"}},
+                       {{"files.max_upload_bytes", "5000000"}, {"files.quota_bytes", "0"}});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->files.allowed_types, (std::vector<std::string>{"image/*", "application/pdf"}));
+  EXPECT_EQ(c->files.max_upload_bytes, 5000000);
+  EXPECT_EQ(c->files.quota_bytes, 0) << "0 = unlimited";
+  EXPECT_EQ(Config{}.files.max_upload_bytes, 100LL << 20) << "default 100 MiB";
 }
 
 TEST_F(ConfigTest, SettingsTheTestHarnessUsesAreAccepted) {
