@@ -84,7 +84,9 @@ void PresenceTracker::join(SessionKey s, core::Id room) {
   auto& rooms = it->second.rooms;
   if (std::find(rooms.begin(), rooms.end(), room) != rooms.end()) return;
   rooms.push_back(room);
-  add_room_locked(it->second.user, users_[it->second.user], room);
+  UserInfo& u = users_[it->second.user];
+  if (u.rooms.find(room) == u.rooms.end()) joined_.emplace_back(it->second.user, room);
+  add_room_locked(it->second.user, u, room);
 }
 
 void PresenceTracker::leave(SessionKey s, core::Id room) {
@@ -178,7 +180,7 @@ PresenceTick PresenceTracker::tick(std::int64_t now) {
     }
   }
   PresenceTick out;
-  if (dirty_.empty()) return out;
+  if (dirty_.empty() && joined_.empty()) return out;
   std::map<core::Id, std::vector<PresenceChange>> by_room;  // ordered: stable output
   for (core::Id user : dirty_) {
     auto it = users_.find(user);
@@ -204,6 +206,19 @@ PresenceTick PresenceTracker::tick(std::int64_t now) {
     }
   }
   dirty_.clear();
+  for (const auto& [user, room] : joined_) {
+    auto it = users_.find(user);
+    if (it == users_.end() || !it->second.rooms.contains(room)) continue;
+    const UserInfo& u = it->second;
+    if (u.announced == PresenceStatus::kOffline) continue;
+    auto r = by_room.find(room);
+    if (r != by_room.end() && std::any_of(r->second.begin(), r->second.end(),
+                                          [&](const PresenceChange& c) { return c.user_id == user; })) {
+      continue;  // already announced with a change
+    }
+    by_room[room].push_back(PresenceChange{user, u.announced, 0});
+  }
+  joined_.clear();
   out.batches.reserve(by_room.size());
   for (auto& [room, changes] : by_room) {
     std::sort(changes.begin(), changes.end(),

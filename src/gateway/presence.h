@@ -12,6 +12,9 @@
 // changed; a user who connects and disconnects between two ticks is never announced. When a node
 // restarts and thousands reconnect, each room gets one frame per tick, not one per user.
 //
+// A user who joins a room after connecting is announced to that room at the next tick, with
+// their unchanged status (the room's members had no reason to be told before).
+//
 // Presence is ephemeral: never stored (except last_seen), never replayed; `ready` carries a
 // snapshot (snapshot()).
 //
@@ -26,6 +29,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "core/id.h"
@@ -119,6 +123,10 @@ class PresenceTracker {
   // room -> users of this node in it (online, away or offline-not-yet-announced).
   std::unordered_map<core::Id, std::unordered_set<core::Id>> rooms_;
   std::unordered_set<core::Id> dirty_;
+  // (user, room) pairs where a user became a member after connecting (a DM opened, a group
+  // created): the next tick announces the user's status to that room even if it did not change,
+  // since the room's other members were never told.
+  std::vector<std::pair<core::Id, core::Id>> joined_;
 };
 
 }  // namespace parley::gateway

@@ -52,6 +52,21 @@ TEST(Presence, OnlineWhenAnyDeviceIsActiveAwayWhenAllIdleOfflineWithLastSeen) {
   EXPECT_EQ(p.users(), 0u);  // forgotten once announced
 }
 
+TEST(Presence, AUserJoiningARoomLaterIsAnnouncedThereOnceWithTheUnchangedStatus) {
+  PresenceTracker p(config());
+  p.connect(&a1, 1, false, 0, {10}, 1000);
+  p.connect(&b1, 2, false, 0, {}, 1000);
+  EXPECT_EQ(flat(p.tick(1500)), (std::vector<std::string>{"10:1=online"}));
+  p.join(&b1, 12);  // a DM between 1 and 2 opened: both join it
+  p.join(&a1, 12);
+  p.join(&a1, 12);  // the same room again: nothing more
+  EXPECT_EQ(flat(p.tick(2500)), (std::vector<std::string>{"12:1=online", "12:2=online"}));
+  EXPECT_TRUE(flat(p.tick(3500)).empty());
+  p.report(&b1, true, 3600);  // a change after the join goes to every room once, as before
+  p.join(&b1, 13);
+  EXPECT_EQ(flat(p.tick(4500)), (std::vector<std::string>{"12:2=away", "13:2=away"}));
+}
+
 TEST(Presence, IdleAfterConfiguredTimeAndBackOnActivity) {
   PresenceTracker p(config());
   p.connect(&a1, 1, false, 0, {10}, 0);

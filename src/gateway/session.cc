@@ -892,12 +892,31 @@ class Session final : public Follower,
     join_room(s.room.id, s.room.last_seq, room_joined_frame(s));
   }
 
+  // A room joined after `ready` (a DM opened, a group created or joined): its members who are
+  // online or away, as one `presence` frame, since no change of theirs will announce them.
+  void send_presence_snapshot(Id room) {
+    const auto snapshot = gw_.presence.snapshot({room}, actor_.user_id);
+    if (snapshot.empty()) return;
+    json::object users;
+    for (const PresenceChange& c : snapshot) {
+      users[core::id_to_string(c.user_id)] =
+          json::object{{"status", to_string(c.status)}, {"last_seen", nullptr}};
+    }
+    json::object d;
+    d["room_id"] = core::id_to_string(room);
+    d["users"] = std::move(users);
+    enqueue(make_frame(api::frame("presence", d)), 0, false);
+  }
+
   void join_room(Id room, std::int64_t last_seq, Frame frame) {
     if (find_room(room)) return;
     enqueue(std::move(frame), 0, false);
     if (closing()) return;
     hub_.follow(bus::Topic{bus::Topic::Kind::kRoom, room}, shared_from_this());
-    if (presence_connected_) gw_.presence.join(this, room);
+    if (presence_connected_) {
+      gw_.presence.join(this, room);
+      if (want_presence_) send_presence_snapshot(room);
+    }
     RoomState rs{room, ++next_gen_, false, RoomCursor(last_seq)};
     // Events published between room.joined and this subscription are only in the store.
     rs.cursor.request_probe();

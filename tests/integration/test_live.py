@@ -296,6 +296,18 @@ class PresenceTest(LiveBase):
         self.assertEqual(r.json["user"]["last_seen"], last_seen)
         self.assertEqual(self.bad_presence(b), [])
 
+    async def test_a_room_joined_later_brings_its_members_presence(self):
+        alice = self.api.new_user("alice")
+        bob = self.api.new_user("bob")
+        a = await self.gw(alice.token, "alice")
+        b = await self.gw(bob.token, "bob")
+        self.assertNotIn(bob.id, a.ready["d"]["presence"])  # no shared room yet
+        room = alice.open_dm(bob)
+        # Nothing about bob changes, yet alice learns he is online right after room.joined.
+        on = await a.wait_for(presence_of(bob.id, "online"), what="bob's presence with the new DM")
+        self.assertEqual(on["d"]["room_id"], room["id"])
+        await b.wait_for(presence_of(alice.id, "online"), what="alice's presence with the new DM")
+
     async def test_presence_and_typing_only_for_subscribers(self):
         alice = self.api.new_user("alice")
         bob = self.api.new_user("bob")
