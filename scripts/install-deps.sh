@@ -11,7 +11,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcmark-gfm-dev libcmark-gfm-extensions-dev libmagic-dev libvips-dev poppler-utils
   python3 python3-websockets python3-pil
-  chromium fonts-dejavu-core
+  chromium fonts-dejavu-core fonts-noto-color-emoji
 )
 # The web client (web/) needs Node.js >= 20.19 with npm. Debian 12's own nodejs is 18, too old
 # for Vite 8, so Node is not installed from here: use NodeSource's nodejs 20 package (it

@@ -2,8 +2,10 @@
 // --http.web_root=web/dist` serves with hashed assets under /assets/ and a strict CSP
 // (no inline scripts), so nothing here may inline JavaScript into index.html.
 import { defineConfig } from 'vite';
+import { parleyEmoji } from './emoji_plugin.mjs';
 
 export default defineConfig({
+  plugins: [parleyEmoji()],
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
   build: {
     outDir: 'dist',

@@ -100,13 +100,28 @@ test('two users sign up and DM each other live, both ways', async () => {
   await alice.page.getByRole('heading', { level: 2, name: 'Bob Builder' }).waitFor();
   await send(alice.page, 'Hi Bob, are you around?');
   await waitForMessage(alice.page, 'Hi Bob, are you around?');
+  // Bob is online: a green dot in Alice's header.
+  await alice.page.locator('.conv-head [data-presence=online]').waitFor();
+  assert.equal(await alice.page.getByTestId('conv-status').innerText(), 'Online');
 
   // Bob's list gets the DM live with an unread badge and the preview.
   const room = bob.page.getByRole('link', { name: /^Alice Liddell.*1 unread$/ });
   await room.waitFor();
   assert.match(await room.innerText(), /Hi Bob, are you around\?/);
+  // Bob's client holds the message without opening the room: Alice sees "Delivered", not "Read".
+  const tick = messageItem(alice.page, 'Hi Bob, are you around?').locator('[data-tick]');
+  await alice.page.waitForFunction(() => document.querySelector('[data-testid=message] [data-tick]')?.getAttribute('data-tick') === 'delivered');
   await room.click();
   await waitForMessage(bob.page, 'Hi Bob, are you around?');
+  // Bob has read it: the tick turns to "Read" live.
+  await messageItem(alice.page, 'Hi Bob, are you around?').locator('[data-tick=read]').waitFor();
+  assert.equal(await tick.getAttribute('aria-label'), 'Read');
+  // Bob types: Alice sees it in the header and above her composer; it stops when he sends.
+  await composer(bob.page).pressSequentially('Yes!', { delay: 20 });
+  await alice.page.getByTestId('conv-status').getByText('typing…').waitFor();
+  await alice.page.locator('.typing-line').getByText('Bob Builder is typing…').waitFor();
+  await screenshot(alice.page, 'desktop-dm-typing');
+  await composer(bob.page).fill('');
   await send(bob.page, 'Yes! What’s up?');
   await waitForMessage(alice.page, 'Yes! What’s up?');
   // Multi-line with Shift+Enter stays one message.
@@ -165,6 +180,31 @@ test('a group of three with a reply, an edit and a delete', async () => {
   await oops.getByRole('button', { name: 'Confirm delete' }).click();
   await bob.page.getByText('This message was deleted.').waitFor();
   assert.equal(await messageBody(bob.page, 'oops, wrong room').count(), 0);
+
+  // Reactions: Bob and Carol react with 🎉 (Carol from the full picker), everyone sees 2;
+  // Bob toggles his off and everyone sees 1.
+  const kickoff = (page) => messageItem(page, 'Kickoff is Monday at 11.');
+  await kickoff(bob.page).hover();
+  await kickoff(bob.page).getByRole('button', { name: 'Add reaction' }).click();
+  await bob.page.getByRole('button', { name: 'React with 🎉' }).click();
+  await kickoff(carol.page).locator('[data-emoji="🎉"]').waitFor();
+  await kickoff(carol.page).hover();
+  await kickoff(carol.page).getByRole('button', { name: 'Add reaction' }).click();
+  await carol.page.getByRole('button', { name: 'More emoji' }).click();
+  await carol.page.getByRole('searchbox', { name: 'Search emoji' }).fill('tada');
+  await carol.page.getByRole('option', { name: /party popper/ }).click();
+  const chip = (page) => kickoff(page).locator('[data-emoji="🎉"]');
+  await alice.page.waitForFunction(() => document.querySelector('[data-emoji="🎉"] .reaction-count')?.textContent === '2');
+  assert.equal(await chip(carol.page).getAttribute('aria-pressed'), 'true');
+  await screenshot(alice.page, 'desktop-group-reactions');
+  await chip(bob.page).click();
+  await carol.page.waitForFunction(() => document.querySelector('[data-emoji="🎉"] .reaction-count')?.textContent === '1');
+  assert.equal(await chip(bob.page).getAttribute('aria-pressed'), 'false');
+
+  // "Read by" on request in a group: Alice's message was read by Bob and Carol.
+  await kickoff(alice.page).hover();
+  await kickoff(alice.page).getByRole('button', { name: 'Read by' }).click();
+  assert.match(await alice.page.getByTestId('read-by').innerText(), /Read by 2: (Bob Builder, Carol Danvers|Carol Danvers, Bob Builder)/);
   await screenshot(bob.page, 'desktop-group');
 });
 

@@ -24,3 +24,8 @@ export function Avatar({ id, name, size = 36, group = false }: { id: string; nam
     </span>
   );
 }
+
+/** A presence dot over an avatar (online: green, away: amber, offline: hollow). */
+export function PresenceDot({ status }: { status: 'online' | 'away' | 'offline' }) {
+  return <span class={`presence-dot ${status}`} data-presence={status} aria-hidden="true" />;
+}

@@ -45,7 +45,13 @@ export function Composer({ store, room, title, replyTo, onCancelReply, onSend, o
       <form class="composer-row" onSubmit={(e) => { e.preventDefault(); submit(); }}>
         <textarea ref={ref} rows={1} value={text} placeholder={`Message ${title}`} aria-label={`Message ${title}`}
                   enterkeyhint="send"
-                  onInput={(e) => { setText(e.currentTarget.value); store.setDraft(room, e.currentTarget.value); }}
+                  onInput={(e) => {
+                    const v = e.currentTarget.value;
+                    setText(v);
+                    store.setDraft(room, v);
+                    store.userTyping(room, v.trim().length > 0);
+                  }}
+                  onBlur={() => store.userTyping(room, false)}
                   onKeyDown={(e) => {
                     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
                     else if (e.key === 'Escape' && replyTo) { e.preventDefault(); onCancelReply(); }

@@ -3,11 +3,13 @@
 // sends from the outbox, reply / edit / delete of messages, and the composer.
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Id, Message, PendingSend, RoomSummary } from '../sdk';
-import { Avatar } from './avatar';
+import { Avatar, PresenceDot } from './avatar';
 import { Composer } from './composer';
 import { ConnectionBanner } from './connection_badge';
 import { formatBody } from './format_body';
-import { layoutRows, timeLabel } from './messages';
+import { lastSeenText, layoutRows, timeLabel, type Tick } from './messages';
+import { Reactions, ReactButton } from './reactions';
+import { typingText } from './sidebar';
 import { errorText, type AppStore } from './store';
 
 const kNearBottomPx = 120;
@@ -74,8 +76,11 @@ export function Conversation({ store, room, onBack }: { store: AppStore; room: R
     setReplyTo(null);
   };
 
-  const subtitle = room.room.kind === 'dm'
-    ? (room.dm_peer_id ? `@${store.user(room.dm_peer_id)?.username ?? ''}` : 'Direct message')
+  const peerPresence = room.room.kind === 'dm' ? store.presenceOf(room.dm_peer_id) : null;
+  const typing = store.typingIn(id);
+  const subtitle = typing.length > 0 ? typingText(store, room, typing)
+    : peerPresence ? (peerPresence.status === 'online' ? 'Online' : peerPresence.status === 'away' ? 'Away'
+                      : lastSeenText(peerPresence.last_seen, Date.now()))
     : room.room.topic || 'Group';
 
   return (
@@ -84,10 +89,13 @@ export function Conversation({ store, room, onBack }: { store: AppStore; room: R
         <button class="icon-button back" type="button" aria-label="Back to conversations" onClick={onBack}>
           <svg viewBox="0 0 24 24" width="24" height="24" aria-hidden="true"><path d="M15 5l-7 7 7 7" stroke="currentColor" stroke-width="2.2" fill="none" stroke-linecap="round" stroke-linejoin="round" /></svg>
         </button>
-        <Avatar id={room.room.kind === 'dm' ? room.dm_peer_id ?? id : id} name={title} size={36} group={room.room.kind === 'group'} />
+        <span class="avatar-wrap">
+          <Avatar id={room.room.kind === 'dm' ? room.dm_peer_id ?? id : id} name={title} size={36} group={room.room.kind === 'group'} />
+          {peerPresence && <PresenceDot status={peerPresence.status} />}
+        </span>
         <div class="conv-title">
           <h2>{title}</h2>
-          <p class="muted">{subtitle}</p>
+          <p class={`muted${typing.length ? ' typing-preview' : ''}`} data-testid="conv-status">{subtitle}</p>
         </div>
       </header>
       <ConnectionBanner store={store} />
@@ -106,12 +114,16 @@ export function Conversation({ store, room, onBack }: { store: AppStore; room: R
             {rows.map((r) => (
               <MessageItem key={r.message.id} store={store} room={id} m={r.message} dayBreak={r.dayBreak} continued={r.continued}
                            mine={r.message.sender_id === meId} editing={editing === r.message.id}
+                           tick={store.tick(room, r.message)} group={room.room.kind === 'group'}
                            onReply={() => setReplyTo(r.message)} onEdit={() => setEditing(r.message.id)}
                            onEditDone={() => setEditing(null)} canModerate={room.role !== 'member' && room.room.kind === 'group'} />
             ))}
             {shownPending.map((p) => <PendingItem key={p.client_txn_id} store={store} p={p} />)}
           </ol>
         </div>
+      </div>
+      <div class="typing-line" aria-hidden={typing.length === 0}>
+        {typing.length > 0 && <><span class="typing-dots"><i /><i /><i /></span> {room.room.kind === 'dm' ? `${title} is typing…` : typingText(store, room, typing)}</>}
       </div>
       {!atBottom && (
         <button class="jump" type="button" onClick={jumpToLatest}>Jump to latest ↓</button>
@@ -127,12 +139,13 @@ export function Conversation({ store, room, onBack }: { store: AppStore; room: R
 
 interface ItemProps {
   store: AppStore; room: Id; m: Message; dayBreak: string | null; continued: boolean; mine: boolean;
-  editing: boolean; canModerate: boolean; onReply: () => void; onEdit: () => void; onEditDone: () => void;
+  editing: boolean; canModerate: boolean; tick: Tick | null; group: boolean; onReply: () => void; onEdit: () => void; onEditDone: () => void;
 }
 
-function MessageItem({ store, room, m, dayBreak, continued, mine, editing, canModerate, onReply, onEdit, onEditDone }: ItemProps) {
+function MessageItem({ store, room, m, dayBreak, continued, mine, editing, canModerate, tick, group, onReply, onEdit, onEditDone }: ItemProps) {
   const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [readBy, setReadBy] = useState<string | null>(null);
   const name = store.displayName(m.sender_id);
   const deleted = m.deleted_at !== null;
   const parent = m.reply_to ? store.findMessage(room, m.reply_to) : undefined;
@@ -170,13 +183,27 @@ function MessageItem({ store, room, m, dayBreak, continued, mine, editing, canMo
             <div class="msg-body-row">
               <div class="msg-body" dangerouslySetInnerHTML={{ __html: html }} />
               {m.edited_at !== null && <span class="edited" title={`Edited ${new Date(m.edited_at).toLocaleString()}`}>(edited)</span>}
+              {tick && <TickMark tick={tick} />}
             </div>
           )}
+          {!deleted && <Reactions store={store} room={room} m={m} />}
+          {readBy !== null && <ReadBy store={store} text={readBy} onClose={() => setReadBy(null)} />}
           {error && <p class="form-error" role="alert">{error}</p>}
         </div>
         {!deleted && !editing && (
           <div class="msg-actions" role="toolbar" aria-label={`Actions for message from ${name}`}>
+            <ReactButton store={store} room={room} m={m} />
             <button type="button" onClick={onReply} aria-label="Reply">Reply</button>
+            {mine && group && <button type="button" onClick={async () => {
+              try {
+                const r = await store.receipts(room, m.id);
+                const names = (ids: string[]) => ids.map((x) => store.displayName(x)).join(', ');
+                const unreadOnly = r.delivered_to.filter((x) => !r.read_by.includes(x));
+                setReadBy(r.read_count === 0 && r.delivered_count === 0 ? 'Not delivered to anyone yet.'
+                  : `Read by ${r.read_count}${r.read_count ? `: ${names(r.read_by)}` : ''}` +
+                    (unreadOnly.length ? ` · Delivered to ${names(unreadOnly)}` : ''));
+              } catch (e) { setError(errorText(e)); }
+            }}>Read by</button>}
             {mine && <button type="button" onClick={onEdit} aria-label="Edit">Edit</button>}
             {(mine || canModerate) && (confirming ? (
               <>
@@ -237,5 +264,26 @@ function PendingItem({ store, p }: { store: AppStore; p: PendingSend }) {
         )}
       </div>
     </li>
+  );
+}
+
+const kTickLabel: Record<Tick, string> = { sent: 'Sent', delivered: 'Delivered', read: 'Read' };
+
+function TickMark({ tick }: { tick: Tick }) {
+  return (
+    <span class={`tick ${tick}`} data-tick={tick} title={kTickLabel[tick]} role="img" aria-label={kTickLabel[tick]}>
+      <svg viewBox="0 0 20 12" width="18" height="12" aria-hidden="true">
+        <path d="M1 6.5l3.5 3.5L11 2" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round" />
+        {tick !== 'sent' && <path d="M8 9.5l.5.5L15 2" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round" />}
+      </svg>
+    </span>
+  );
+}
+
+function ReadBy({ text, onClose }: { store: AppStore; text: string; onClose: () => void }) {
+  return (
+    <p class="read-by" role="status" data-testid="read-by">{text}
+      <button class="link" type="button" onClick={onClose} aria-label="Close read receipts">Close</button>
+    </p>
   );
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Message } from '../sdk';
-import { layoutRows, mergeMessages } from './messages';
+import { applyReaction, lastSeenText, layoutRows, mergeMessages, tickFor } from './messages';
 
 const day = 86400000;
 const t0 = new Date(2025, 5, 10, 12, 0).getTime();
@@ -37,5 +37,41 @@ describe('layoutRows', () => {
   it('starts a new group after a pause or for a reply', () => {
     const rows = layoutRows([m(1), m(2, { created_at: t0 + 10 * 60000 }), m(3, { created_at: t0 + 10 * 60000 + 1, reply_to: 'm1' })]);
     expect(rows.map((r) => r.continued)).toEqual([false, false, false]);
+  });
+});
+
+describe('receipts, reactions and presence helpers', () => {
+  it('ticks: read beats delivered beats sent', () => {
+    expect(tickFor(5, 4, 0)).toBe('sent');
+    expect(tickFor(5, 5, 0)).toBe('delivered');
+    expect(tickFor(5, 9, 5)).toBe('read');
+    expect(tickFor(6, 9, 5)).toBe('delivered');   // read up to 5 only
+  });
+
+  it('applies reaction counts from events: new emoji appended, zero removes', () => {
+    const one = { ...m(1), reactions: [{ emoji: '👍', count: 1 }] };
+    const two = applyReaction(one, '👍', 2);
+    expect(two.reactions).toEqual([{ emoji: '👍', count: 2 }]);
+    const more = applyReaction(two, '🎉', 1);
+    expect(more.reactions).toEqual([{ emoji: '👍', count: 2 }, { emoji: '🎉', count: 1 }]);
+    expect(applyReaction(more, '👍', 0).reactions).toEqual([{ emoji: '🎉', count: 1 }]);
+    expect(one.reactions).toEqual([{ emoji: '👍', count: 1 }]);   // not mutated
+  });
+
+  it('keeps known reaction counts when an event copy (reactions: []) of the message arrives', () => {
+    const held = { ...m(1), reactions: [{ emoji: '👍', count: 3 }] };
+    const edited = { ...m(1), body: 'new', edited_at: 5, reactions: [] };
+    const merged = mergeMessages([held], [edited]);
+    expect(merged[0].body).toBe('new');
+    expect(merged[0].reactions).toEqual([{ emoji: '👍', count: 3 }]);
+  });
+
+  it('says when an offline user was last seen', () => {
+    const now = new Date(2026, 10, 29, 15, 0).getTime();
+    expect(lastSeenText(null, now)).toBe('Offline');
+    expect(lastSeenText(now - 20_000, now)).toBe('Last seen just now');
+    expect(lastSeenText(now - 25 * 60_000, now)).toBe('Last seen 25 min ago');
+    expect(lastSeenText(now - 3 * 3600_000, now)).toMatch(/^Last seen today at /);
+    expect(lastSeenText(now - 20 * 3600_000, now)).toMatch(/^Last seen yesterday at /);
   });
 });

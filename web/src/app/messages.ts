@@ -1,12 +1,38 @@
 // app/messages.ts: pure helpers for the conversation view: merging message lists that arrive
 // from history pages and live events in any order, and grouping by day and sender.
-import type { Message } from '../sdk';
+import type { Message, ReactionCount } from '../sdk';
 
-/** Of two copies of one message, the later state (deleted beats edited beats original). */
+/**
+ * Of two copies of one message, the later state (deleted beats edited beats original). Events
+ * carry `reactions: []`, so counts held from history or reaction events are kept.
+ */
 export function newer(a: Message, b: Message): Message {
   if (a.deleted_at !== null) return a;
   if (b.deleted_at !== null) return b;
-  return (b.edited_at ?? 0) > (a.edited_at ?? 0) ? b : a;
+  const later = (b.edited_at ?? 0) > (a.edited_at ?? 0) ? b : a;
+  const other = later === a ? b : a;
+  if (!later.reactions?.length && other.reactions?.length) return { ...later, reactions: other.reactions };
+  return later;
+}
+
+/** The message with one emoji's count set as a reaction event says (0 removes it). */
+export function applyReaction(m: Message, emoji: string, count: number): Message {
+  const list = m.reactions ?? [];
+  const i = list.findIndex((r) => r.emoji === emoji);
+  let next: ReactionCount[];
+  if (count <= 0) next = list.filter((r) => r.emoji !== emoji);
+  else if (i >= 0) next = list.map((r) => (r.emoji === emoji ? { emoji, count } : r));
+  else next = [...list, { emoji, count }];
+  return { ...m, reactions: next };
+}
+
+export type Tick = 'sent' | 'delivered' | 'read';
+
+/** The delivery tick of our message `seq` given the DM peer's positions. */
+export function tickFor(seq: number, peerDelivered: number, peerRead: number): Tick {
+  if (peerRead >= seq) return 'read';
+  if (peerDelivered >= seq) return 'delivered';
+  return 'sent';
 }
 
 /** Merges `incoming` into `list` (both ascending by seq): deduplicated by id, sorted by seq. */
@@ -69,4 +95,15 @@ export function shortWhen(t: number, now = Date.now()): string {
   if (sameDay(t, now)) return timeLabel(t);
   if (now - t < 6 * 86400000) return new Date(t).toLocaleDateString(undefined, { weekday: 'short' });
   return new Date(t).toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
+}
+
+/** "Last seen …" for an offline user's header. */
+export function lastSeenText(at: number | null, now: number): string {
+  if (!at) return 'Offline';
+  const min = Math.round((now - at) / 60000);
+  if (min < 1) return 'Last seen just now';
+  if (min < 60) return `Last seen ${min} min ago`;
+  if (sameDay(at, now)) return `Last seen today at ${timeLabel(at)}`;
+  if (sameDay(at, now - 86400000)) return `Last seen yesterday at ${timeLabel(at)}`;
+  return `Last seen ${new Date(at).toLocaleDateString(undefined, { day: 'numeric', month: 'short' })}`;
 }

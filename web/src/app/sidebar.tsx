@@ -2,7 +2,7 @@
 // message preview), the connection badge, "new conversation" and the account menu.
 import { useState } from 'preact/hooks';
 import type { RoomSummary } from '../sdk';
-import { Avatar } from './avatar';
+import { Avatar, PresenceDot } from './avatar';
 import { ConnectionBadge } from './connection_badge';
 import { shortWhen } from './messages';
 import { NewChatDialog } from './new_chat_dialog';
@@ -62,6 +62,9 @@ export function Sidebar({ store, navigate }: { store: AppStore; navigate: (room:
 function RoomItem({ store, s, navigate }: { store: AppStore; s: RoomSummary; navigate: (room: string) => void }) {
   const title = store.roomTitle(s);
   const unread = store.unread(s);
+  const mentions = store.mentions(s);
+  const presence = s.room.kind === 'dm' ? store.presenceOf(s.dm_peer_id).status : null;
+  const typing = store.typingIn(s.room.id);
   const active = store.current.value === s.room.id;
   const last = s.last_message;
   const me = store.me.value?.id;
@@ -75,18 +78,32 @@ function RoomItem({ store, s, navigate }: { store: AppStore; s: RoomSummary; nav
       <a href={`/r/${s.room.id}`} class={`room${active ? ' active' : ''}${unread ? ' has-unread' : ''}`}
          aria-current={active ? 'page' : undefined}
          onClick={(e) => { e.preventDefault(); navigate(s.room.id); }}>
-        <Avatar id={s.room.kind === 'dm' ? s.dm_peer_id ?? s.room.id : s.room.id} name={title} size={40} group={s.room.kind === 'group'} />
+        <span class="avatar-wrap">
+          <Avatar id={s.room.kind === 'dm' ? s.dm_peer_id ?? s.room.id : s.room.id} name={title} size={40} group={s.room.kind === 'group'} />
+          {presence && <PresenceDot status={presence} />}
+        </span>
         <span class="room-text">
           <span class="room-line">
             <span class="room-title">{title}</span>
+            {presence && presence !== 'offline' && <span class="sr-only"> ({presence})</span>}
             {last && <time class="room-when">{shortWhen(last.created_at)}</time>}
           </span>
           <span class="room-line">
-            <span class="room-preview">{preview}</span>
+            {typing.length > 0 ? <span class="room-preview typing-preview">{typingText(store, s, typing)}</span>
+              : <span class="room-preview">{preview}</span>}
+            {mentions > 0 && <span class="badge mention" title="Mentions you">@<span class="sr-only"> {mentions} mention{mentions > 1 ? 's' : ''}</span></span>}
             {unread > 0 && <span class="badge">{unread > 99 ? '99+' : unread}<span class="sr-only"> unread</span></span>}
           </span>
         </span>
       </a>
     </li>
   );
+}
+
+export function typingText(store: AppStore, s: RoomSummary, who: string[]): string {
+  if (s.room.kind === 'dm') return 'typing…';
+  const names = who.map((id) => store.displayName(id));
+  if (names.length === 1) return `${names[0]} is typing…`;
+  if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`;
+  return 'Several people are typing…';
 }

@@ -6,18 +6,23 @@
 // and live events in whatever order they land (messages.ts). Pending sends come from the SDK
 // outbox and are drawn after the confirmed messages until their echo arrives.
 //
-// Read markers are not on the server yet (receipts come with a later issue), so "read" is
-// remembered locally per browser (localStorage: the room's seq when last viewed) and the
-// server's unread count is capped by it. When the server grows read markers, markRead() posts
-// them instead.
+// Read state is the server's (docs/protocol.md, "Read state and receipts"): unread counts come
+// from the room summaries and `read.updated`; viewing a room moves the marker with the gateway
+// `read` op; each batch of incoming messages is acknowledged with `delivered`. DM receipts
+// (`receipt` frames, peer_*_seq in summaries) drive the sent/delivered/read ticks. Typing and
+// presence are kept here as ephemeral maps (never stored). Reactions are counts per message,
+// updated from reaction.* events; which ones are yours is known for those you made or saw
+// made in this tab (the server's history gives counts only), and a toggle falls back to the
+// server's idempotent answer (`changed: false`) for the rest.
 //
 // Threading: browser main thread only.
 import { batch, signal } from '@preact/signals';
 import {
   Gateway, gatewayUrl, ParleyError, RestClient,
-  type ConnectionState, type Id, type Message, type PendingSend, type RoomEvent, type RoomSummary, type User,
+  type ConnectionState, type Id, type Message, type PendingSend, type PresenceInfo, type Ready, type Receipts, type RoomEvent,
+  type RoomSummary, type User,
 } from '../sdk';
-import { mergeMessages } from './messages';
+import { applyReaction, mergeMessages, tickFor, type Tick } from './messages';
 
 export interface Conversation {
   messages: Message[];
@@ -29,7 +34,7 @@ export interface Conversation {
 
 const kEmptyConv: Conversation = { messages: [], hasMoreBefore: true, loading: false, loaded: false, error: null };
 const kPageSize = 50;
-const kReadKey = 'parley.read.v1';
+const kTypingRefreshMs = 3000;
 const kDraftKey = 'parley.drafts.v1';
 
 export type Phase = 'loading' | 'signed_out' | 'ready';
@@ -50,9 +55,17 @@ export class AppStore {
   /** Text for the polite live region (new messages in the open room). */
   readonly announcement = signal('');
   readonly notice = signal<string | null>(null);
+  /** Presence of users who share a room with us (absent: offline as far as we know). */
+  readonly presence = signal<ReadonlyMap<Id, PresenceInfo>>(new Map());
+  /** Per room: who is typing, until when (ms). */
+  readonly typing = signal<ReadonlyMap<Id, ReadonlyMap<Id, number>>>(new Map());
+  /** `${message id} ${emoji}` for reactions we know are ours. */
+  readonly myReactions = signal<ReadonlySet<string>>(new Set());
 
   private userFetches = new Map<Id, Promise<User | null>>();
-  private read: Record<Id, number> = loadJson(kReadKey);
+  private typingTimer: ReturnType<typeof setTimeout> | null = null;
+  private typingSent: { room: Id; at: number } | null = null;
+  private deliveredDue = new Set<Id>();
   private drafts: Record<Id, string> = loadJson(kDraftKey, sessionStorageSafe());
   private unsubs: Array<() => void> = [];
 
@@ -99,10 +112,21 @@ export class AppStore {
     this.unsubs.push(
       gw.state.subscribe((s) => { this.connection.value = s; this.retryAt.value = gw.retryAt; }),
       gw.outbox.version.subscribe((v) => { this.outboxVersion.value = v; }),
-      gw.on('ready', (r, resumed) => this.onReady(r.rooms, resumed)),
+      gw.on('ready', (r, resumed) => this.onReady(r, resumed)),
       gw.on('event', (ev) => this.onEvent(ev)),
       gw.on('roomJoined', (s) => this.upsertRoom(s)),
       gw.on('roomReset', (room) => this.resetConversation(room)),
+      gw.on('readUpdated', (r) => this.patchRoom(r.room_id, (s) => ({
+        ...s, last_read_seq: Math.max(s.last_read_seq, r.last_read_seq), unread: r.unread,
+        delivered_seq: r.delivered_seq,
+      }))),
+      gw.on('receipt', (r) => this.patchRoom(r.room_id, (s) => (r.user_id === this.me.value?.id ? s : {
+        ...s,
+        peer_delivered_seq: Math.max(s.peer_delivered_seq ?? 0, r.delivered_seq),
+        peer_read_seq: r.read_seq === null ? 0 : Math.max(s.peer_read_seq ?? 0, r.read_seq),
+      }))),
+      gw.on('typing', (t) => { if (t.user_id !== this.me.value?.id) this.setTyping(t.room_id, t.user_id, t.typing ? Date.now() + (t.expires_in_ms ?? 6000) : 0); }),
+      gw.on('presence', (p) => this.mergePresence(p.users)),
       gw.on('ended', (code) => {
         this.endSession();
         this.notice.value = code === 4500 ? 'You were signed out.' : 'Your session has ended. Please sign in again.';
@@ -120,6 +144,9 @@ export class AppStore {
       this.rooms.value = new Map();
       this.convs.value = new Map();
       this.current.value = null;
+      this.presence.value = new Map();
+      this.typing.value = new Map();
+      this.myReactions.value = new Set();
       this.connection.value = 'idle';
       this.phase.value = 'signed_out';
     });
@@ -165,12 +192,123 @@ export class AppStore {
 
   unread(s: RoomSummary): number {
     if (s.room.id === this.current.value && this.phase.value === 'ready' && isVisible()) return 0;
-    const seen = this.read[s.room.id];
-    if (seen === undefined) return s.unread;
-    return Math.max(0, Math.min(s.unread, s.room.last_seq - seen));
+    return s.unread;
   }
 
-  private onReady(rooms: RoomSummary[], resumed: boolean): void {
+  /** Unread messages in a room that mention us (counted from the messages this tab holds). */
+  mentions(s: RoomSummary): number {
+    const me = this.me.value;
+    if (!me || this.unread(s) === 0) return 0;
+    const msgs = this.convs.value.get(s.room.id)?.messages ?? (s.last_message ? [s.last_message] : []);
+    let n = 0;
+    for (const m of msgs) {
+      if (m.seq > s.last_read_seq && m.sender_id !== me.id && m.deleted_at === null && mentionsUser(m, me)) n++;
+    }
+    return n;
+  }
+
+  // --- presence and typing
+
+  presenceOf(user: Id | null): PresenceInfo {
+    const p = user ? this.presence.value.get(user) : undefined;
+    return p ?? { status: 'offline', last_seen: (user ? this.users.value.get(user)?.last_seen : null) ?? null };
+  }
+
+  private mergePresence(users: Record<Id, PresenceInfo>): void {
+    const next = new Map(this.presence.value);
+    for (const [id, p] of Object.entries(users)) {
+      if (id === this.me.value?.id) continue;
+      next.set(id, p);
+      const u = this.users.value.get(id);
+      if (u && p.status === 'offline' && p.last_seen) this.cacheUser({ ...u, last_seen: p.last_seen });
+    }
+    this.presence.value = next;
+  }
+
+  /** Who is typing in a room now (user ids, oldest first). */
+  typingIn(room: Id): Id[] {
+    const m = this.typing.value.get(room);
+    if (!m) return [];
+    const now = Date.now();
+    return [...m.entries()].filter(([, until]) => until > now).map(([id]) => id);
+  }
+
+  private setTyping(room: Id, user: Id, until: number): void {
+    const next = new Map(this.typing.value);
+    const m = new Map(next.get(room) ?? []);
+    if (until > Date.now()) m.set(user, until); else m.delete(user);
+    if (m.size) next.set(room, m); else next.delete(room);
+    this.typing.value = next;
+    // One timer sweeps expired entries (the server says typing:false, this covers a lost one).
+    if (this.typingTimer === null && next.size) {
+      this.typingTimer = setTimeout(() => {
+        this.typingTimer = null;
+        const now = Date.now();
+        const swept = new Map<Id, ReadonlyMap<Id, number>>();
+        for (const [r, users] of this.typing.value) {
+          const live = new Map([...users].filter(([, t]) => t > now));
+          if (live.size) swept.set(r, live);
+        }
+        this.typing.value = swept;
+        if (swept.size) this.setTyping('', '', 0);
+      }, 1000);
+    }
+  }
+
+  /** Called as the user types in a room's composer: announces at most every 3 s. */
+  userTyping(room: Id, active: boolean): void {
+    const gw = this.gateway;
+    if (!gw) return;
+    const now = Date.now();
+    if (active) {
+      if (this.typingSent && this.typingSent.room === room && now - this.typingSent.at < kTypingRefreshMs) return;
+      if (gw.typing(room, true)) this.typingSent = { room, at: now };
+    } else if (this.typingSent?.room === room) {
+      gw.typing(room, false);
+      this.typingSent = null;
+    }
+  }
+
+  // --- receipts
+
+  /** The tick of one of our messages in a DM (groups: null, "read by" is on request). */
+  tick(s: RoomSummary, m: Message): Tick | null {
+    if (s.room.kind !== 'dm' || m.sender_id !== this.me.value?.id) return null;
+    return tickFor(m.seq, s.peer_delivered_seq ?? 0, s.peer_read_seq ?? 0);
+  }
+
+  receipts(room: Id, id: Id): Promise<Receipts> { return this.rest.receipts(room, id); }
+
+  // --- reactions
+
+  hasReacted(id: Id, emoji: string): boolean { return this.myReactions.value.has(`${id} ${emoji}`); }
+
+  private setMine(id: Id, emoji: string, mine: boolean): void {
+    const key = `${id} ${emoji}`;
+    if (this.myReactions.value.has(key) === mine) return;
+    const next = new Set(this.myReactions.value);
+    if (mine) next.add(key); else next.delete(key);
+    this.myReactions.value = next;
+  }
+
+  /** Adds or removes our reaction; for one we cannot know is ours, add first and remove if it was. */
+  async toggleReaction(room: Id, id: Id, emoji: string): Promise<void> {
+    const known = this.hasReacted(id, emoji);
+    try {
+      const r = await this.rest.react(room, id, emoji, !known);
+      if (!r.changed && !known) {
+        await this.rest.react(room, id, emoji, false);
+        this.setMine(id, emoji, false);
+      } else {
+        this.setMine(id, emoji, !known);
+      }
+    } catch (e) {
+      this.notice.value = errorText(e);
+    }
+  }
+
+  private onReady(r: Ready, resumed: boolean): void {
+    const rooms = r.rooms;
     batch(() => {
       const next = new Map<Id, RoomSummary>();
       for (const s of rooms) {
@@ -182,11 +320,27 @@ export class AppStore {
       }
       this.rooms.value = next;
       if (!resumed) this.convs.value = new Map();
+      this.presence.value = new Map(Object.entries(r.presence ?? {}));
       const cur = this.current.value;
       if (cur && !next.has(cur)) this.current.value = null;
     });
     const cur = this.current.value;
     if (cur && !this.convs.value.get(cur)?.loaded) void this.loadLatest(cur);
+    for (const s of rooms) if ((s.delivered_seq ?? 0) < s.room.last_seq) this.deliveredLater(s.room.id);
+    if (cur && isVisible()) this.markRead(cur);
+  }
+
+  /** Acknowledges delivery once per batch of events (a microtask later), not per message. */
+  private deliveredLater(room: Id): void {
+    if (this.deliveredDue.has(room)) return;
+    this.deliveredDue.add(room);
+    queueMicrotask(() => {
+      this.deliveredDue.delete(room);
+      const s = this.rooms.value.get(room);
+      if (s && (s.delivered_seq ?? 0) < s.room.last_seq && this.gateway?.delivered(room, s.room.last_seq)) {
+        this.patchRoom(room, (x) => ({ ...x, delivered_seq: s.room.last_seq }));
+      }
+    });
   }
 
   private upsertRoom(s: RoomSummary): void {
@@ -241,13 +395,20 @@ export class AppStore {
     if (!c.loaded && !c.loading) void this.loadLatest(room);
   }
 
+  /** Moves our read marker to the room's last seq (the server answers with read.updated). */
   markRead(room: Id): void {
     const s = this.rooms.value.get(room);
-    if (!s) return;
-    if (this.read[room] === s.room.last_seq) return;
-    this.read[room] = s.room.last_seq;
-    saveJson(kReadKey, this.read);
-    this.rooms.value = new Map(this.rooms.value); // re-render badges
+    if (!s || s.last_read_seq >= s.room.last_seq) return;
+    const seq = s.room.last_seq;
+    const sent = this.gateway?.read(room, seq);
+    if (!sent) return; // offline: the next ready (and the open room) tries again
+    this.patchRoom(room, (x) => ({ ...x, last_read_seq: seq, delivered_seq: Math.max(x.delivered_seq ?? 0, seq), unread: 0 }));
+  }
+
+  /** Marks the message and everything after it unread. */
+  async markUnread(room: Id, id: Id): Promise<void> {
+    const r = await this.rest.markUnread(room, id);
+    this.patchRoom(room, (s) => ({ ...s, last_read_seq: r.last_read_seq, unread: r.unread }));
   }
 
   async loadLatest(room: Id): Promise<void> {
@@ -299,7 +460,9 @@ export class AppStore {
             unread: mine ? s.unread : s.unread + 1,
           }));
           if (this.convs.value.has(ev.room_id)) this.setConv(ev.room_id, (c) => ({ ...c, messages: mergeMessages(c.messages, [m]) }));
+          if (!mine) this.setTyping(ev.room_id, m.sender_id, 0);
           if (this.current.value === ev.room_id && isVisible()) this.markRead(ev.room_id);
+          else if (!mine) this.deliveredLater(ev.room_id);
           if (!mine && this.current.value === ev.room_id) {
             this.announcement.value = `${this.displayName(m.sender_id)}: ${m.body.slice(0, 140)}`;
           }
@@ -326,6 +489,14 @@ export class AppStore {
         case 'member.joined':
           this.user(ev.user_id);
           break;
+        case 'reaction.added':
+        case 'reaction.removed': {
+          if (ev.user_id === this.me.value?.id) this.setMine(ev.message_id, ev.emoji, ev.type === 'reaction.added');
+          if (this.convs.value.has(ev.room_id)) {
+            this.setConv(ev.room_id, (c) => ({ ...c, messages: c.messages.map((m) => (m.id === ev.message_id ? applyReaction(m, ev.emoji, ev.count) : m)) }));
+          }
+          break;
+        }
       }
     });
   }
@@ -339,6 +510,7 @@ export class AppStore {
 
   send(room: Id, body: string, replyTo: Id | null): void {
     if (!this.gateway) return;
+    if (this.typingSent?.room === room) this.typingSent = null; // sending stops typing on the server
     try {
       this.gateway.send(room, body, replyTo);
     } catch (e) {
@@ -369,6 +541,14 @@ export class AppStore {
     if (text) this.drafts[room] = text; else delete this.drafts[room];
     saveJson(kDraftKey, this.drafts, sessionStorageSafe());
   }
+}
+
+/** Whether a message mentions the user: the server's `mentions` when present, else @username in the text. */
+export function mentionsUser(m: Message, me: User): boolean {
+  const listed = (m as Message & { mentions?: Array<Id | { user_id: Id }> }).mentions;
+  if (Array.isArray(listed)) return listed.some((x) => (typeof x === 'string' ? x : x.user_id) === me.id);
+  const name = me.username.replace(/[.]/g, '\\.');
+  return new RegExp(`(^|[^\\w@])@${name}(?![\\w-]|\\.\\w)`, 'i').test(m.body);
 }
 
 export function errorText(e: unknown): string {

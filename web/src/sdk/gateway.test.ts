@@ -85,7 +85,7 @@ describe('Gateway', () => {
     const { gw, sockets, last, handshake, events } = setup();
     gw.start();
     handshake([summary('r1', 5), summary('r2', 0)]);
-    expect(last().sent[0]).toEqual({ op: 'identify', id: 'identify', d: { protocol: 1 } });
+    expect(last().sent[0]).toEqual({ op: 'identify', id: 'identify', d: { protocol: 1, subscribe: ['presence', 'typing'] } });
     expect(gw.state.value).toBe('connected');
     last().recv('message.created', created('r1', 6));
     last().recv('message.created', created('r2', 1));
@@ -94,11 +94,38 @@ describe('Gateway', () => {
     (gw as unknown as { timers: FakeTimers }).timers.advance(1000);
     expect(sockets).toHaveLength(2);
     last().recv('hello', { heartbeat_ms: 30000 });
-    expect(last().sent[0].d).toEqual({ protocol: 1, resume: { epoch: 'e1', rooms: { r1: 6, r2: 1 } } });
+    expect(last().sent[0].d).toEqual({ protocol: 1, subscribe: ['presence', 'typing'], resume: { epoch: 'e1', rooms: { r1: 6, r2: 1 } } });
     last().recv('ready', { user, session_id: 's', epoch: 'e1', rooms: [summary('r1', 7), summary('r2', 1)], presence: {} });
     last().recv('message.created', created('r1', 6));   // overlap: dropped
     last().recv('message.created', created('r1', 7));
     expect(events.map((e) => `${e.room_id}:${e.seq}`)).toEqual(['r1:6', 'r2:1', 'r1:7']);
+  });
+
+  it('passes receipts, typing, presence and read markers on, and sends the ephemeral ops only when identified', () => {
+    const { gw, handshake, last, events } = setup();
+    const seen: string[] = [];
+    gw.on('receipt', (r) => seen.push(`receipt ${r.room_id} ${r.delivered_seq}/${r.read_seq}`));
+    gw.on('typing', (t) => seen.push(`typing ${t.user_id} ${t.typing}`));
+    gw.on('presence', (p) => seen.push(`presence ${p.users.u2.status}`));
+    gw.on('readUpdated', (r) => seen.push(`read ${r.room_id} ${r.last_read_seq} ${r.unread}`));
+    gw.start();
+    expect(gw.typing('r1', true)).toBe(false);      // before ready: nothing is written
+    handshake([summary('r1', 5)]);
+    last().recv('receipt', { room_id: 'r1', user_id: 'u2', delivered_seq: 5, read_seq: 4 });
+    last().recv('typing', { room_id: 'r1', user_id: 'u2', typing: true, expires_in_ms: 6000 });
+    last().recv('presence', { room_id: 'r1', users: { u2: { status: 'away', last_seen: null } } });
+    last().recv('read.updated', { room_id: 'r1', last_read_seq: 5, delivered_seq: 5, unread: 0 });
+    last().recv('ok', {});
+    expect(seen).toEqual(['receipt r1 5/4', 'typing u2 true', 'presence away', 'read r1 5 0']);
+    expect(events).toEqual([]);                      // none of them is a room event or a seq
+    expect(gw.typing('r1', true)).toBe(true);
+    expect(gw.read('r1', 5)).toBe(true);
+    expect(gw.delivered('r1', 5)).toBe(true);
+    expect(last().sent.slice(1)).toEqual([
+      { op: 'typing', d: { room_id: 'r1' } },
+      { op: 'read', d: { room_id: 'r1', seq: 5 } },
+      { op: 'delivered', d: { room_id: 'r1', seq: 5 } },
+    ]);
   });
 
   it('counts reaction events as room events, so the next message is not a gap', () => {

@@ -19,7 +19,10 @@ import { ParleyError, toErrorCode } from './errors';
 import { Emitter, Observable } from './observable';
 import { Outbox, type PendingSend } from './outbox';
 import { RoomSync } from './room_sync';
-import { kRoomEventTypes, type Ack, type Id, type Ready, type RoomEvent, type RoomSummary } from './types';
+import {
+  kRoomEventTypes, type Ack, type Id, type PresenceFrame, type ReadState, type Ready, type Receipt, type RoomEvent,
+  type RoomSummary, type TypingFrame,
+} from './types';
 
 export type ConnectionState =
   | 'idle'          // not started
@@ -74,6 +77,12 @@ export interface GatewayEvents {
   roomReset: (room: Id, lastSeq: number) => void;
   /** An ack for one of our sends. */
   ack: (a: Ack, pending: PendingSend | undefined) => void;
+  /** Your read marker moved (any of your sessions, or REST). */
+  readUpdated: (r: ReadState) => void;
+  /** A DM member's delivered/read positions changed. */
+  receipt: (r: Receipt) => void;
+  typing: (t: TypingFrame) => void;
+  presence: (p: PresenceFrame) => void;
   /** The session is over (final close code); the app should sign in again. */
   ended: (code: number, reason: string) => void;
 }
@@ -169,6 +178,26 @@ export class Gateway extends Emitter<GatewayEvents> {
   resend(txn: string): void {
     this.outbox.retry(txn);
     this.flush();
+  }
+
+  // --- ephemeral ops (dropped while disconnected: they describe the moment, not history)
+
+  /** Moves the read marker (no seq: up to the room's last_seq). */
+  read(room: Id, seq?: number): boolean {
+    return this.identified && this.write({ op: 'read', d: seq === undefined ? { room_id: room } : { room_id: room, seq } });
+  }
+
+  /** Acknowledges the highest seq held in a room. */
+  delivered(room: Id, seq: number): boolean {
+    return this.identified && this.write({ op: 'delivered', d: { room_id: room, seq } });
+  }
+
+  typing(room: Id, typing: boolean): boolean {
+    return this.identified && this.write({ op: 'typing', d: typing ? { room_id: room } : { room_id: room, typing: false } });
+  }
+
+  presence(status: 'online' | 'away'): boolean {
+    return this.identified && this.write({ op: 'presence', d: { status } });
   }
 
   // --- connection
@@ -295,6 +324,11 @@ export class Gateway extends Emitter<GatewayEvents> {
         this.emit('roomReset', room, seq);
         return;
       }
+      case 'read.updated': return this.emit('readUpdated', d as unknown as ReadState);
+      case 'receipt': return this.emit('receipt', d as unknown as Receipt);
+      case 'typing': return this.emit('typing', d as unknown as TypingFrame);
+      case 'presence': return this.emit('presence', d as unknown as PresenceFrame);
+      case 'ok': return;
       default:
         if (typeof f.op === 'string' && kRoomEventTypes.has(f.op)) {
           this.sync.receive(d as unknown as RoomEvent);
@@ -304,7 +338,7 @@ export class Gateway extends Emitter<GatewayEvents> {
 
   private onHello(d: Record<string, unknown>): void {
     if (typeof d.heartbeat_ms === 'number' && d.heartbeat_ms > 0) this.heartbeatMs = d.heartbeat_ms;
-    const identify: Record<string, unknown> = { protocol: 1 };
+    const identify: Record<string, unknown> = { protocol: 1, subscribe: ['presence', 'typing'] };
     if (this.opts.token) identify.token = this.opts.token;
     if (this.epoch !== null && this.sync.rooms().length > 0) {
       identify.resume = { epoch: this.epoch, rooms: this.sync.resumeState() };

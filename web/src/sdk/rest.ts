@@ -6,7 +6,7 @@
 // ParleyError with the problem+json `code`; network failures have code `network`.
 import { ParleyError, toErrorCode } from './errors';
 import type {
-  HistoryPage, Id, LoginResult, Message, Member, Room, RoomEvent, RoomSummary, Session, User,
+  HistoryPage, Id, LoginResult, Message, Member, ReadState, Receipts, Room, RoomEvent, RoomSummary, Session, User,
 } from './types';
 
 export interface RestOptions {
@@ -118,6 +118,23 @@ export class RestClient {
   }
   deleteMessage(room: Id, id: Id) {
     return this.request<void>('DELETE', `/rooms/${enc(room)}/messages/${enc(id)}`);
+  }
+  /** Moves the read marker; no seq marks the whole room read. */
+  markRead(room: Id, seq?: number) {
+    return this.request<{ read: ReadState }>('POST', `/rooms/${enc(room)}/read`, seq === undefined ? {} : { seq }).then((r) => r.read);
+  }
+  markUnread(room: Id, message_id: Id) {
+    return this.request<{ read: ReadState }>('POST', `/rooms/${enc(room)}/unread`, { message_id }).then((r) => r.read);
+  }
+  receipts(room: Id, id: Id) {
+    return this.request<Receipts>('GET', `/rooms/${enc(room)}/messages/${enc(id)}/receipts`);
+  }
+  react(room: Id, id: Id, emoji: string, add: boolean) {
+    return this.request<{ changed: boolean; event: RoomEvent | null }>(
+      'POST', `/rooms/${enc(room)}/messages/${enc(id)}/reactions`, { emoji, add });
+  }
+  updatePrivacy(p: { read_receipts?: boolean; invisible?: boolean }) {
+    return this.request<{ user: User }>('PATCH', '/users/me', p).then((r) => r.user);
   }
   events(room: Id, after_seq: number, limit = 500) {
     return this.request<{ events: RoomEvent[] }>('GET', `/rooms/${enc(room)}/events?${qs({ after_seq, limit })}`)

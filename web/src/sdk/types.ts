@@ -11,6 +11,11 @@ export interface User {
   status: 'active' | 'deactivated';
   created_at: number;
   email?: string;
+  /** When the user's last gateway connection ended (null: never, or invisible). */
+  last_seen?: number | null;
+  /** Privacy settings; only on your own user. */
+  read_receipts?: boolean;
+  invisible?: boolean;
 }
 
 export interface Room {
@@ -50,6 +55,13 @@ export interface Message {
   /** The quoted message when reply_to is set. */
   reply_preview?: ReplyPreview | null;
   edit_count?: number;
+  /** Counts per emoji in history reads; [] inside events (clients keep counts from reaction.* events). */
+  reactions?: ReactionCount[];
+}
+
+export interface ReactionCount {
+  emoji: string;
+  count: number;
 }
 
 export interface ThreadSummary {
@@ -72,9 +84,55 @@ export interface RoomSummary {
   room: Room;
   role: Member['role'];
   last_read_seq: number;
+  delivered_seq?: number;
   unread: number;
   last_message: Message | null;
   dm_peer_id: Id | null;
+  /** DMs only: the peer's positions (peer_read_seq is 0 when the peer hides read receipts). */
+  peer_delivered_seq?: number;
+  peer_read_seq?: number;
+}
+
+/** Your own position in one room (read.updated, POST …/read). */
+export interface ReadState {
+  room_id: Id;
+  last_read_seq: number;
+  delivered_seq: number;
+  unread: number;
+}
+
+/** A DM member's positions changed (ephemeral). */
+export interface Receipt {
+  room_id: Id;
+  user_id: Id;
+  delivered_seq: number;
+  read_seq: number | null;
+}
+
+export interface TypingFrame {
+  room_id: Id;
+  user_id: Id;
+  typing: boolean;
+  expires_in_ms?: number;
+}
+
+export type PresenceStatus = 'online' | 'away' | 'offline';
+
+export interface PresenceInfo {
+  status: PresenceStatus;
+  last_seen: number | null;
+}
+
+export interface PresenceFrame {
+  room_id: Id;
+  users: Record<Id, PresenceInfo>;
+}
+
+export interface Receipts {
+  read_count: number;
+  delivered_count: number;
+  read_by: Id[];
+  delivered_to: Id[];
 }
 
 interface EventBase {
@@ -135,7 +193,7 @@ export interface Ready {
   session_id: Id;
   epoch: string;
   rooms: RoomSummary[];
-  presence: Record<string, unknown>;
+  presence: Record<Id, PresenceInfo>;
 }
 
 export interface Ack {
