@@ -288,6 +288,57 @@ test('mobile 360x640: one pane at a time, back navigation, nothing scrolls sidew
   await ctx.close();
 });
 
+test('Ctrl/Cmd-K switcher, the new messages divider, and settings: name, sessions, privacy', async () => {
+  const { alice, bob } = users;
+  await openRoom(bob.page, 'Launch plan');
+  await openRoom(alice.page, 'Bob Builder');
+  await send(alice.page, 'Are you free at 3?');
+  await send(alice.page, 'Or at 4?');
+  await bob.page.getByRole('link', { name: /^Alice Liddell.*2 unread$/ }).waitFor();
+
+  // Bob jumps there with the keyboard; the divider sits above the first unread message.
+  await bob.page.keyboard.press('Control+k');
+  const sw = bob.page.getByRole('dialog', { name: 'Switch conversation' });
+  await sw.getByRole('combobox').fill('ali');
+  await sw.getByRole('combobox').press('Enter');
+  await bob.page.getByRole('heading', { level: 2, name: 'Alice Liddell' }).waitFor();
+  const divider = bob.page.getByRole('separator', { name: 'New messages' });
+  await divider.waitFor();
+  assert.equal(await divider.evaluate((el) => el.nextElementSibling?.querySelector('.msg-body')?.textContent), 'Are you free at 3?');
+  await screenshot(bob.page, 'desktop-new-messages');
+
+  // Settings: display name, then sessions: signing out another device ends it at once.
+  const other = await signIn(bob);
+  await bob.page.getByRole('button', { name: 'Settings' }).click();
+  const dlg = bob.page.getByRole('dialog', { name: 'Settings' });
+  await dlg.getByLabel('Display name').fill('Bob the Builder');
+  await dlg.getByRole('button', { name: 'Save' }).click();
+  await dlg.getByText('Display name saved.').waitFor();
+  await bob.page.locator('.sidebar-foot').getByText('Bob the Builder').waitFor();
+  await dlg.getByRole('tab', { name: 'Sessions' }).click();
+  await dlg.getByTestId('session').nth(1).waitFor();
+  assert.equal(await dlg.getByTestId('session').count(), 2);
+  const v = await axeViolations(bob.page);
+  assert.deepEqual(v, [], `settings: ${JSON.stringify(v, null, 1)}`);
+  await screenshot(bob.page, 'desktop-settings');
+  await dlg.getByRole('button', { name: /^Sign out / }).click();
+  await other.page.getByRole('tab', { name: 'Sign in' }).waitFor();
+  await other.ctx.close();
+  assert.equal(await dlg.getByTestId('session').count(), 1);
+
+  // Privacy: with read receipts off, Alice's next message shows delivered, never read.
+  await dlg.getByRole('tab', { name: 'Privacy' }).click();
+  await dlg.getByRole('switch', { name: /Send read receipts/ }).uncheck();
+  await dlg.getByText('Saved.').waitFor();
+  await bob.page.keyboard.press('Escape');
+  await send(alice.page, 'Receipts off now?');
+  await waitForMessage(bob.page, 'Receipts off now?');
+  const tick = messageItem(alice.page, 'Receipts off now?').locator('[data-tick]');
+  await messageItem(alice.page, 'Receipts off now?').locator('[data-tick=delivered]').waitFor();
+  await new Promise((r) => setTimeout(r, 800)); // a read receipt would have arrived by now
+  assert.equal(await tick.getAttribute('data-tick'), 'delivered');
+});
+
 test('accessibility: no serious or critical axe violations on the main screens', async () => {
   const { ctx, page } = await newPage();
   await page.getByRole('tab', { name: 'Sign in' }).waitFor();

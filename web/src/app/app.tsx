@@ -1,10 +1,11 @@
 // app/app.tsx: the shell: auth screen or the two-pane chat (one pane at a time under 768px),
 // client-side routing (/ and /r/<room id>, served by the SPA fallback) and the polite live
 // region for new messages.
-import { useEffect } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { AuthScreen } from './auth_screen';
 import { Conversation } from './conversation';
 import { Sidebar } from './sidebar';
+import { Switcher } from './switcher';
 import type { AppStore } from './store';
 
 function roomFromPath(path: string): string | null {
@@ -14,6 +15,7 @@ function roomFromPath(path: string): string | null {
 
 export function App({ store }: { store: AppStore }) {
   const phase = store.phase.value;
+  const [switcher, setSwitcher] = useState(false);
 
   useEffect(() => {
     const sync = () => store.open(roomFromPath(location.pathname));
@@ -21,7 +23,18 @@ export function App({ store }: { store: AppStore }) {
     addEventListener('popstate', sync);
     const vis = () => { const r = store.current.value; if (r && document.visibilityState === 'visible') store.markRead(r); };
     document.addEventListener('visibilitychange', vis);
-    return () => { removeEventListener('popstate', sync); document.removeEventListener('visibilitychange', vis); };
+    const keys = (e: KeyboardEvent) => {
+      if ((e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === 'k' && store.phase.value === 'ready') {
+        e.preventDefault();
+        setSwitcher((x) => !x);
+      }
+    };
+    document.addEventListener('keydown', keys);
+    return () => {
+      removeEventListener('popstate', sync);
+      document.removeEventListener('visibilitychange', vis);
+      document.removeEventListener('keydown', keys);
+    };
   }, []);
 
   if (phase === 'loading') {
@@ -63,6 +76,7 @@ export function App({ store }: { store: AppStore }) {
           </div>
         )}
       </main>
+      {switcher && <Switcher store={store} onClose={(room) => { setSwitcher(false); if (room) navigate(room); }} />}
       <div class="sr-only" aria-live="polite" aria-atomic="true">{store.announcement.value}</div>
     </div>
   );

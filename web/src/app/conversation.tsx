@@ -1,6 +1,7 @@
 // app/conversation.tsx: one room: header, the message timeline (grouped by sender and day,
 // infinite scroll back through history keeping the scroll position, jump to latest), pending
 // sends from the outbox, reply / edit / delete of messages, and the composer.
+import { Fragment } from 'preact';
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Id, Message, PendingSend, RoomSummary } from '../sdk';
 import { Avatar, PresenceDot } from './avatar';
@@ -31,6 +32,8 @@ export function Conversation({ store, room, onBack }: { store: AppStore; room: R
   useEffect(() => { setReplyTo(null); setEditing(null); stick.current = true; }, [id]);
 
   const rows = useMemo(() => layoutRows(conv.messages), [conv.messages]);
+  const divider = store.dividerAfter(id);
+  const firstNew = rows.find((r) => r.message.seq > divider && r.message.sender_id !== meId)?.message.id ?? null;
   // Pending sends whose echo has not arrived yet (the outbox drops them on echo or ack).
   const shownPending = pending.filter((p) => !conv.messages.some((m) => m.client_txn_id === p.client_txn_id && m.sender_id === meId));
 
@@ -111,13 +114,14 @@ export function Conversation({ store, room, onBack }: { store: AppStore; room: R
           {conv.loading && <div class="loading" role="status">Loading messages…</div>}
           {conv.error && <div class="form-error" role="alert">{conv.error} <button class="link" type="button" onClick={() => void store.loadLatest(id)}>Try again</button></div>}
           <ol class="messages" aria-label="Message list">
-            {rows.map((r) => (
-              <MessageItem key={r.message.id} store={store} room={id} m={r.message} dayBreak={r.dayBreak} continued={r.continued}
+            {rows.map((r) => (<Fragment key={r.message.id}>
+              {r.message.id === firstNew && <li class="new-divider" role="separator" aria-label="New messages"><span>New messages</span></li>}
+              <MessageItem store={store} room={id} m={r.message} dayBreak={r.dayBreak} continued={r.continued && r.message.id !== firstNew}
                            mine={r.message.sender_id === meId} editing={editing === r.message.id}
                            tick={store.tick(room, r.message)} group={room.room.kind === 'group'}
                            onReply={() => setReplyTo(r.message)} onEdit={() => setEditing(r.message.id)}
                            onEditDone={() => setEditing(null)} canModerate={room.role !== 'member' && room.room.kind === 'group'} />
-            ))}
+            </Fragment>))}
             {shownPending.map((p) => <PendingItem key={p.client_txn_id} store={store} p={p} />)}
           </ol>
         </div>

@@ -6,10 +6,12 @@ import { Avatar, PresenceDot } from './avatar';
 import { ConnectionBadge } from './connection_badge';
 import { shortWhen } from './messages';
 import { NewChatDialog } from './new_chat_dialog';
+import { SettingsDialog } from './settings_dialog';
 import type { AppStore } from './store';
 
 export function Sidebar({ store, navigate }: { store: AppStore; navigate: (room: string | null) => void }) {
   const [dialog, setDialog] = useState(false);
+  const [settings, setSettings] = useState(false);
   const [filter, setFilter] = useState('');
   const me = store.me.value!;
   const rooms = store.sortedRooms();
@@ -52,8 +54,12 @@ export function Sidebar({ store, navigate }: { store: AppStore; navigate: (room:
           <strong>{me.display_name || me.username}</strong>
           <span class="muted">@{me.username}</span>
         </div>
+        <button class="icon-button" type="button" aria-label="Settings" title="Settings" onClick={() => setSettings(true)}>
+          <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><circle cx="12" cy="12" r="3" fill="none" stroke="currentColor" stroke-width="1.8" /><path d="M12 2.5v3M12 18.5v3M2.5 12h3M18.5 12h3M5.3 5.3l2.1 2.1M16.6 16.6l2.1 2.1M5.3 18.7l2.1-2.1M16.6 7.4l2.1-2.1" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" /></svg>
+        </button>
         <button class="ghost" type="button" onClick={() => void store.signOut()}>Sign out</button>
       </footer>
+      {settings && <SettingsDialog store={store} onClose={() => setSettings(false)} />}
       {dialog && <NewChatDialog store={store} onClose={(room) => { setDialog(false); if (room) navigate(room); }} />}
     </aside>
   );

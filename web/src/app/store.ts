@@ -66,6 +66,8 @@ export class AppStore {
   private typingTimer: ReturnType<typeof setTimeout> | null = null;
   private typingSent: { room: Id; at: number } | null = null;
   private deliveredDue = new Set<Id>();
+  /** Per opened room: the read marker when it was opened with unread messages (the divider). */
+  private dividers = new Map<Id, number>();
   private drafts: Record<Id, string> = loadJson(kDraftKey, sessionStorageSafe());
   private unsubs: Array<() => void> = [];
 
@@ -388,6 +390,7 @@ export class AppStore {
   }
 
   open(room: Id | null): void {
+    if (room !== this.current.value && room) this.dividers.delete(room);
     this.current.value = room;
     if (!room) return;
     this.markRead(room);
@@ -398,12 +401,19 @@ export class AppStore {
   /** Moves our read marker to the room's last seq (the server answers with read.updated). */
   markRead(room: Id): void {
     const s = this.rooms.value.get(room);
-    if (!s || s.last_read_seq >= s.room.last_seq) return;
+    if (!s) return;
+    if (room === this.current.value && !this.dividers.has(room)) {
+      this.dividers.set(room, s.unread > 0 ? s.last_read_seq : Number.MAX_SAFE_INTEGER);
+    }
+    if (s.last_read_seq >= s.room.last_seq) return;
     const seq = s.room.last_seq;
     const sent = this.gateway?.read(room, seq);
     if (!sent) return; // offline: the next ready (and the open room) tries again
     this.patchRoom(room, (x) => ({ ...x, last_read_seq: seq, delivered_seq: Math.max(x.delivered_seq ?? 0, seq), unread: 0 }));
   }
+
+  /** The "new messages" divider goes before the first message after this seq (none: MAX). */
+  dividerAfter(room: Id): number { return this.dividers.get(room) ?? Number.MAX_SAFE_INTEGER; }
 
   /** Marks the message and everything after it unread. */
   async markUnread(room: Id, id: Id): Promise<void> {
@@ -520,6 +530,21 @@ export class AppStore {
 
   resend(txn: string): void { this.gateway?.resend(txn); }
   discard(txn: string): void { this.gateway?.outbox.discard(txn); }
+
+  // --- account
+
+  async updateProfile(displayName: string): Promise<void> {
+    const u = await this.rest.updateMe({ display_name: displayName });
+    this.cacheUser(u);
+    this.me.value = u;
+  }
+
+  async updatePrivacy(p: { read_receipts?: boolean; invisible?: boolean }): Promise<void> {
+    const u = await this.rest.updatePrivacy(p);
+    this.me.value = { ...this.me.value!, ...u };
+    // Invisibility takes effect at once for this connection too.
+    if (p.invisible !== undefined) this.gateway?.setInvisible(p.invisible);
+  }
 
   async edit(room: Id, id: Id, body: string): Promise<void> {
     const r = await this.rest.editMessage(room, id, body);

@@ -200,6 +200,10 @@ export class Gateway extends Emitter<GatewayEvents> {
     return this.identified && this.write({ op: 'presence', d: { status } });
   }
 
+  setInvisible(invisible: boolean): boolean {
+    return this.identified && this.write({ op: 'presence', d: { invisible } });
+  }
+
   // --- connection
 
   private connectNow(): void {
