@@ -93,6 +93,8 @@ int serve(const ops::Config& config) {
   spdlog::info("parley {} serving on {}:{} with data in {}", PARLEY_VERSION, config.http.bind,
                *port, config.store.data_dir);
   server.run();  // until SIGTERM/SIGINT: drains, then returns
+  // The file service's threads call the store: finish queued uploads and the sweep first.
+  file_service.shutdown();
   // Finish queued store work while the services its callbacks refer to are still alive.
   store.reset();
   spdlog::info("parley stopped");

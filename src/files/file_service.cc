@@ -85,14 +85,16 @@ FileService::FileService(Deps deps, ops::FilesConfig config)
   sweeper_ = std::thread([this] { sweeper_loop(); });
 }
 
-FileService::~FileService() {
+FileService::~FileService() { shutdown(); }
+
+void FileService::shutdown() {
   {
     std::lock_guard lock(stop_mu_);
     stopping_ = true;
   }
   stop_cv_.notify_all();
-  sweeper_.join();
-  workers_.reset();
+  if (sweeper_.joinable()) sweeper_.join();
+  workers_->shutdown();
 }
 
 void FileService::upload(const auth::Actor& who, std::string raw_name, std::string path,

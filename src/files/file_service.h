@@ -71,7 +71,10 @@ class FileService {
   };
   // Starts the workers and the sweeper. REQUIRES: init_media() succeeded.
   FileService(Deps deps, ops::FilesConfig config);
-  ~FileService();  // stops the sweeper, finishes queued uploads
+  ~FileService();  // shutdown()
+  // Stops the sweeper (waiting for a sweep in progress) and finishes queued uploads; uploads
+  // after this fail with kUnavailable. Call before the store goes away: both use it. Idempotent.
+  void shutdown();
 
   const std::string& staging_dir() const { return deps_.blobs.staging_dir(); }
   std::int64_t max_upload_bytes() const { return config_.max_upload_bytes; }

@@ -189,5 +189,13 @@ TEST_F(FileServiceTest, SweepRemovesUnsentUploadsAndUnreferencedBlobsButKeepsSha
   EXPECT_TRUE(download(alice_, c->id).ok());
 }
 
+TEST_F(FileServiceTest, AfterShutdownUploadsAreRefusedAndConsumed) {
+  files_->shutdown();
+  auto r = upload(alice_, "late.txt", "too late\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::kUnavailable);
+  files_->shutdown();  // idempotent
+}
+
 }  // namespace
 }  // namespace parley::files

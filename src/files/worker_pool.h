@@ -2,8 +2,8 @@
 // CPU-heavy half of uploads: hashing, type detection, image re-encoding). A job beyond the bound
 // is refused at once so that the caller can answer 503 instead of queueing without limit.
 //
-// Threading: try_post() from any thread. The destructor runs every job already queued, then
-// joins the threads.
+// Threading: try_post() from any thread. shutdown() (or the destructor) runs every job already
+// queued, then joins the threads.
 #pragma once
 
 #include <condition_variable>
@@ -21,13 +21,18 @@ class WorkerPool {
   WorkerPool(int threads, std::size_t max_queue) : max_queue_(max_queue) {
     for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
   }
-  ~WorkerPool() {
+  ~WorkerPool() { shutdown(); }
+  // Runs every job already queued, joins the threads; later try_post() calls return false.
+  // Idempotent; not from a worker thread.
+  void shutdown() {
     {
       std::lock_guard lock(mu_);
       stopping_ = true;
     }
     cv_.notify_all();
-    for (auto& t : threads_) t.join();
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
   }
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
