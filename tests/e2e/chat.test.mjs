@@ -205,6 +205,27 @@ test('a group of three with a reply, an edit and a delete', async () => {
   await kickoff(alice.page).hover();
   await kickoff(alice.page).getByRole('button', { name: 'Read by' }).click();
   assert.match(await alice.page.getByTestId('read-by').innerText(), /Read by 2: (Bob Builder, Carol Danvers|Carol Danvers, Bob Builder)/);
+
+  // A reply thread: Carol answers Bob's message in a thread; it stays out of the timeline and
+  // the root shows "1 reply" live for Alice, who opens the panel and answers there too.
+  const works = (page) => messageItem(page, 'Works for me.');
+  await works(carol.page).hover();
+  await works(carol.page).getByRole('button', { name: 'Thread', exact: true }).click();
+  const carolThread = carol.page.getByRole('complementary', { name: 'Thread' });
+  await carolThread.getByRole('textbox', { name: 'Reply in thread' }).fill('Can we share the agenda first?');
+  await carolThread.getByRole('textbox', { name: 'Reply in thread' }).press('Enter');
+  await carolThread.getByTestId('thread-message').filter({ hasText: 'Can we share the agenda first?' }).waitFor();
+  await works(alice.page).getByRole('button', { name: /^1 reply/ }).click();
+  const aliceThread = alice.page.getByRole('complementary', { name: 'Thread' });
+  await aliceThread.getByTestId('thread-message').filter({ hasText: 'Can we share the agenda first?' }).waitFor();
+  await aliceThread.getByRole('textbox', { name: 'Reply in thread' }).fill('Yes, I will post it today.');
+  await aliceThread.getByRole('textbox', { name: 'Reply in thread' }).press('Enter');
+  await carolThread.getByTestId('thread-message').filter({ hasText: 'Yes, I will post it today.' }).waitFor();
+  await works(bob.page).getByRole('button', { name: /^2 replies/ }).waitFor();
+  assert.equal(await messageBody(bob.page, 'Can we share the agenda first?').count(), 0);
+  await screenshot(alice.page, 'desktop-thread');
+  await aliceThread.getByRole('button', { name: 'Close thread' }).click();
+  await carolThread.getByRole('button', { name: 'Close thread' }).click();
   await screenshot(bob.page, 'desktop-group');
 });
 

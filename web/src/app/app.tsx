@@ -6,6 +6,7 @@ import { AuthScreen } from './auth_screen';
 import { Conversation } from './conversation';
 import { Sidebar } from './sidebar';
 import { Switcher } from './switcher';
+import { ThreadPanel } from './thread_panel';
 import type { AppStore } from './store';
 
 function roomFromPath(path: string): string | null {
@@ -63,9 +64,9 @@ export function App({ store }: { store: AppStore }) {
   }
 
   return (
-    <div class="app" data-view={current ? 'conversation' : 'list'}>
+    <div class="app" data-view={current ? (store.thread.value ? 'thread' : 'conversation') : 'list'}>
       <Sidebar store={store} navigate={navigate} />
-      <main class="main-pane">
+      <main class={`main-pane${current && store.thread.value ? ' with-thread' : ''}`}>
         {current ? (
           <Conversation key={current.room.id} store={store} room={current} onBack={back} />
         ) : (
@@ -75,6 +76,7 @@ export function App({ store }: { store: AppStore }) {
             <p class="muted">Choose one on the left, or start a new one with the + button.</p>
           </div>
         )}
+        {current && <ThreadPanel store={store} />}
       </main>
       {switcher && <Switcher store={store} onClose={(room) => { setSwitcher(false); if (room) navigate(room); }} />}
       <div class="sr-only" aria-live="polite" aria-atomic="true">{store.announcement.value}</div>

@@ -191,6 +191,12 @@ function MessageItem({ store, room, m, dayBreak, continued, mine, editing, canMo
             </div>
           )}
           {!deleted && <Reactions store={store} room={room} m={m} />}
+          {m.thread && m.thread.reply_count > 0 && (
+            <button type="button" class="thread-link" onClick={() => void store.openThread(room, m)}>
+              {m.thread.reply_count} {m.thread.reply_count === 1 ? 'reply' : 'replies'}
+              {m.thread.last_reply_at && <span class="muted"> · last {timeLabel(m.thread.last_reply_at)}</span>}
+            </button>
+          )}
           {readBy !== null && <ReadBy store={store} text={readBy} onClose={() => setReadBy(null)} />}
           {error && <p class="form-error" role="alert">{error}</p>}
         </div>
@@ -198,6 +204,7 @@ function MessageItem({ store, room, m, dayBreak, continued, mine, editing, canMo
           <div class="msg-actions" role="toolbar" aria-label={`Actions for message from ${name}`}>
             <ReactButton store={store} room={room} m={m} />
             <button type="button" onClick={onReply} aria-label="Reply">Reply</button>
+            {!m.thread_root && <button type="button" onClick={() => void store.openThread(room, m)} title="Reply in thread">Thread</button>}
             {mine && group && <button type="button" onClick={async () => {
               try {
                 const r = await store.receipts(room, m.id);

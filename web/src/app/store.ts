@@ -18,7 +18,7 @@
 // Threading: browser main thread only.
 import { batch, signal } from '@preact/signals';
 import {
-  Gateway, gatewayUrl, ParleyError, RestClient,
+  Gateway, gatewayUrl, newTxnId, ParleyError, RestClient,
   type ConnectionState, type Id, type Message, type PendingSend, type PresenceInfo, type Ready, type Receipts, type RoomEvent,
   type RoomSummary, type User,
 } from '../sdk';
@@ -146,6 +146,7 @@ export class AppStore {
       this.rooms.value = new Map();
       this.convs.value = new Map();
       this.current.value = null;
+      this.thread.value = null;
       this.presence.value = new Map();
       this.typing.value = new Map();
       this.myReactions.value = new Set();
@@ -391,6 +392,7 @@ export class AppStore {
 
   open(room: Id | null): void {
     if (room !== this.current.value && room) this.dividers.delete(room);
+    if (room !== this.current.value) this.thread.value = null;
     this.current.value = room;
     if (!room) return;
     this.markRead(room);
@@ -460,31 +462,17 @@ export class AppStore {
     batch(() => {
       this.patchRoom(ev.room_id, (s) => ({ ...s, room: { ...s.room, last_seq: Math.max(s.room.last_seq, ev.seq) } }));
       switch (ev.type) {
-        case 'message.created': {
-          const m = ev.message;
-          this.user(m.sender_id);
-          const mine = m.sender_id === this.me.value?.id;
-          this.patchRoom(ev.room_id, (s) => ({
-            ...s,
-            last_message: !s.last_message || m.seq >= s.last_message.seq ? m : s.last_message,
-            unread: mine ? s.unread : s.unread + 1,
-          }));
-          if (this.convs.value.has(ev.room_id)) this.setConv(ev.room_id, (c) => ({ ...c, messages: mergeMessages(c.messages, [m]) }));
-          if (!mine) this.setTyping(ev.room_id, m.sender_id, 0);
-          if (this.current.value === ev.room_id && isVisible()) this.markRead(ev.room_id);
-          else if (!mine) this.deliveredLater(ev.room_id);
-          if (!mine && this.current.value === ev.room_id) {
-            this.announcement.value = `${this.displayName(m.sender_id)}: ${m.body.slice(0, 140)}`;
-          }
-          break;
-        }
+        case 'message.created':
         case 'message.updated':
-        case 'message.deleted': {
-          const m = ev.message;
-          this.patchRoom(ev.room_id, (s) => (s.last_message?.id === m.id ? { ...s, last_message: m } : s));
-          if (this.convs.value.has(ev.room_id)) this.setConv(ev.room_id, (c) => ({ ...c, messages: mergeMessages(c.messages, [m]) }));
+        case 'message.deleted':
+          if (ev.message.thread_root) {
+            this.onThreadEvent(ev.room_id, ev.message, ev.thread);
+            this.user(ev.message.sender_id);
+            break;
+          }
+          if (ev.type === 'message.created') this.onCreated(ev.room_id, ev.message);
+          else this.onChanged(ev.room_id, ev.message);
           break;
-        }
         case 'room.updated':
           this.patchRoom(ev.room_id, (s) => ({ ...s, room: { ...s.room, name: ev.name, topic: ev.topic } }));
           break;
@@ -509,6 +497,67 @@ export class AppStore {
         }
       }
     });
+  }
+
+  private onCreated(room: Id, m: Message): void {
+    this.user(m.sender_id);
+    const mine = m.sender_id === this.me.value?.id;
+    this.patchRoom(room, (s) => ({
+      ...s,
+      last_message: !s.last_message || m.seq >= s.last_message.seq ? m : s.last_message,
+      unread: mine ? s.unread : s.unread + 1,
+    }));
+    if (this.convs.value.has(room)) this.setConv(room, (c) => ({ ...c, messages: mergeMessages(c.messages, [m]) }));
+    if (!mine) this.setTyping(room, m.sender_id, 0);
+    if (this.current.value === room && isVisible()) this.markRead(room);
+    else if (!mine) this.deliveredLater(room);
+    if (!mine && this.current.value === room) {
+      this.announcement.value = `${this.displayName(m.sender_id)}: ${m.body.slice(0, 140)}`;
+    }
+  }
+
+  private onChanged(room: Id, m: Message): void {
+    this.patchRoom(room, (s) => (s.last_message?.id === m.id ? { ...s, last_message: m } : s));
+    if (this.convs.value.has(room)) this.setConv(room, (c) => ({ ...c, messages: mergeMessages(c.messages, [m]) }));
+  }
+
+  // --- threads (replies stay out of the timeline; the root carries the summary)
+
+  /** The open thread panel: its root and replies, ascending. */
+  readonly thread = signal<{ room: Id; root: Message; replies: Message[]; loading: boolean; error: string | null } | null>(null);
+
+  private onThreadEvent(room: Id, m: Message, summary: Message['thread'] | undefined): void {
+    if (summary !== undefined && this.convs.value.has(room)) {
+      this.setConv(room, (c) => ({
+        ...c, messages: c.messages.map((x) => (x.id === m.thread_root ? { ...x, thread: summary } : x)),
+      }));
+    }
+    const t = this.thread.value;
+    if (t && t.room === room && t.root.id === m.thread_root) {
+      this.thread.value = { ...t, replies: mergeMessages(t.replies, [m]) };
+      if (m.sender_id !== this.me.value?.id) this.setTyping(room, m.sender_id, 0);
+    }
+  }
+
+  async openThread(room: Id, root: Message): Promise<void> {
+    this.thread.value = { room, root, replies: [], loading: true, error: null };
+    try {
+      const page = await this.rest.thread(room, root.id, { limit: 100 });
+      for (const m of page.messages) this.user(m.sender_id);
+      const t = this.thread.value;
+      if (t?.root.id === root.id) this.thread.value = { ...t, root: page.root, replies: mergeMessages(t.replies, page.messages), loading: false };
+    } catch (e) {
+      const t = this.thread.value;
+      if (t?.root.id === root.id) this.thread.value = { ...t, loading: false, error: errorText(e) };
+    }
+  }
+
+  closeThread(): void { this.thread.value = null; }
+
+  /** A thread reply goes over REST (idempotent by client_txn_id); its echo fills the panel. */
+  async replyInThread(room: Id, root: Id, body: string): Promise<void> {
+    const r = await this.rest.sendMessage(room, { client_txn_id: newTxnId(), body, thread_root: root });
+    this.onThreadEvent(room, r.message, undefined);
   }
 
   // --- sending and editing

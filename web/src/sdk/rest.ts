@@ -110,7 +110,11 @@ export class RestClient {
   history(room: Id, q: HistoryQuery = {}) {
     return this.request<HistoryPage>('GET', `/rooms/${enc(room)}/messages?${qs({ ...q })}`);
   }
-  sendMessage(room: Id, p: { client_txn_id: string; body: string; reply_to?: Id | null }) {
+  thread(room: Id, root: Id, q: { before?: Id; after?: Id; limit?: number } = {}) {
+    return this.request<{ root: Message; messages: Message[]; following: boolean; has_more_before: boolean; has_more_after: boolean }>(
+      'GET', `/rooms/${enc(room)}/threads/${enc(root)}?${qs({ ...q })}`);
+  }
+  sendMessage(room: Id, p: { client_txn_id: string; body: string; reply_to?: Id | null; thread_root?: Id | null }) {
     return this.request<{ message: Message; duplicate: boolean }>('POST', `/rooms/${enc(room)}/messages`, p);
   }
   editMessage(room: Id, id: Id, body: string) {

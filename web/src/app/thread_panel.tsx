@@ -1,0 +1,67 @@
+// app/thread_panel.tsx: a thread in a side panel (desktop: right of the conversation; under
+// 768px: its own pane with back navigation): the root, its replies live, and a composer.
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { Avatar } from './avatar';
+import { formatBody } from './format_body';
+import { timeLabel } from './messages';
+import { errorText, type AppStore } from './store';
+
+export function ThreadPanel({ store }: { store: AppStore }) {
+  const t = store.thread.value;
+  const [text, setText] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const list = useRef<HTMLOListElement>(null);
+  void store.users.value;
+  useEffect(() => { list.current?.lastElementChild?.scrollIntoView({ block: 'end' }); }, [t?.replies.length]);
+  if (!t) return null;
+  const all = [t.root, ...t.replies];
+  const send = async () => {
+    const body = text.trim();
+    if (!body) return;
+    setText('');
+    try { await store.replyInThread(t.room, t.root.id, body); setError(null); }
+    catch (e) { setText(body); setError(errorText(e)); }
+  };
+  return (
+    <aside class="thread-panel" aria-label="Thread">
+      <header class="conv-head">
+        <div class="conv-title">
+          <h2>Thread</h2>
+          <p class="muted">{t.replies.length} {t.replies.length === 1 ? 'reply' : 'replies'}</p>
+        </div>
+        <button class="icon-button" type="button" aria-label="Close thread" onClick={() => store.closeThread()}>
+          <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><path d="M6 6l12 12M18 6L6 18" stroke="currentColor" stroke-width="2" stroke-linecap="round" /></svg>
+        </button>
+      </header>
+      <div class="thread-scroll">
+        <ol class="messages" aria-label="Thread messages" ref={list}>
+          {all.map((m, i) => (
+            <li key={m.id} class={`msg${i === 0 ? ' thread-root' : ''}${m.deleted_at !== null ? ' deleted' : ''}`} data-testid="thread-message">
+              <div class="msg-gutter"><Avatar id={m.sender_id} name={store.displayName(m.sender_id)} size={32} /></div>
+              <div class="msg-main">
+                <div class="msg-head">
+                  <strong class="msg-author">{store.displayName(m.sender_id)}</strong>
+                  <time dateTime={new Date(m.created_at).toISOString()}>{timeLabel(m.created_at)}</time>
+                </div>
+                {m.deleted_at !== null ? <p class="msg-body tombstone">This message was deleted.</p>
+                  : <div class="msg-body" dangerouslySetInnerHTML={{ __html: formatBody(m.body) }} />}
+              </div>
+            </li>
+          ))}
+        </ol>
+        {t.loading && <p class="loading" role="status">Loading replies…</p>}
+        {(t.error || error) && <p class="form-error" role="alert">{t.error ?? error}</p>}
+      </div>
+      {t.root.deleted_at === null && (
+        <form class="composer composer-row thread-composer" onSubmit={(e) => { e.preventDefault(); void send(); }}>
+          <textarea rows={1} value={text} placeholder="Reply in thread" aria-label="Reply in thread"
+                    onInput={(e) => setText(e.currentTarget.value)}
+                    onKeyDown={(e) => { if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); void send(); } }} />
+          <button class="send" type="submit" aria-label="Send reply" disabled={!text.trim()}>
+            <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true"><path d="M4 12l16-8-6 16-2.5-6.5L4 12z" fill="currentColor" /></svg>
+          </button>
+        </form>
+      )}
+    </aside>
+  );
+}
