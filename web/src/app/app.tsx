@@ -22,7 +22,13 @@ export function App({ store }: { store: AppStore }) {
     const sync = () => store.open(roomFromPath(location.pathname));
     sync();
     addEventListener('popstate', sync);
-    const vis = () => { const r = store.current.value; if (r && document.visibilityState === 'visible') store.markRead(r); };
+    const vis = () => {
+      const visible = document.visibilityState === 'visible';
+      // Away while the tab is hidden (the server shows away only when every device is).
+      store.gateway?.presence(visible ? 'online' : 'away');
+      const r = store.current.value;
+      if (r && visible) store.markRead(r);
+    };
     document.addEventListener('visibilitychange', vis);
     const keys = (e: KeyboardEvent) => {
       if ((e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === 'k' && store.phase.value === 'ready') {
