@@ -225,6 +225,12 @@ test('a group of three with a reply, an edit and a delete', async () => {
   assert.equal(await messageBody(bob.page, 'Can we share the agenda first?').count(), 0);
   await screenshot(alice.page, 'desktop-thread');
   await aliceThread.getByRole('button', { name: 'Close thread' }).click();
+
+  // Pins: Alice pins her kickoff message; Bob sees it marked live.
+  await kickoff(alice.page).hover();
+  await kickoff(alice.page).getByRole('button', { name: 'Pin', exact: true }).click();
+  await kickoff(bob.page).getByTestId('pinned').waitFor();
+  await kickoff(alice.page).getByTestId('pinned').waitFor();
   await carolThread.getByRole('button', { name: 'Close thread' }).click();
   await screenshot(bob.page, 'desktop-group');
 });

@@ -150,6 +150,8 @@ function MessageItem({ store, room, m, dayBreak, continued, mine, editing, canMo
   const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [readBy, setReadBy] = useState<string | null>(null);
+  void store.pins.value;
+  const pinned = store.isPinned(room, m.id);
   const name = store.displayName(m.sender_id);
   const deleted = m.deleted_at !== null;
   const parent = m.reply_to ? store.findMessage(room, m.reply_to) : undefined;
@@ -169,6 +171,7 @@ function MessageItem({ store, room, m, dayBreak, continued, mine, editing, canMo
             <div class="msg-head">
               <strong class="msg-author">{name}</strong>
               <time dateTime={new Date(m.created_at).toISOString()}>{timeLabel(m.created_at)}</time>
+              {pinned && <span class="pinned-mark" data-testid="pinned">Pinned</span>}
             </div>
           )}
           {m.reply_to && (
@@ -205,6 +208,7 @@ function MessageItem({ store, room, m, dayBreak, continued, mine, editing, canMo
             <ReactButton store={store} room={room} m={m} />
             <button type="button" onClick={onReply} aria-label="Reply">Reply</button>
             {!m.thread_root && <button type="button" onClick={() => void store.openThread(room, m)} title="Reply in thread">Thread</button>}
+            <button type="button" onClick={() => void store.setPinned(room, m.id, !pinned)}>{pinned ? 'Unpin' : 'Pin'}</button>
             {mine && group && <button type="button" onClick={async () => {
               try {
                 const r = await store.receipts(room, m.id);

@@ -398,6 +398,7 @@ export class AppStore {
     this.markRead(room);
     const c = this.conv(room);
     if (!c.loaded && !c.loading) void this.loadLatest(room);
+    void this.loadPins(room);
   }
 
   /** Moves our read marker to the room's last seq (the server answers with read.updated). */
@@ -473,6 +474,10 @@ export class AppStore {
           if (ev.type === 'message.created') this.onCreated(ev.room_id, ev.message);
           else this.onChanged(ev.room_id, ev.message);
           break;
+        case 'message.pinned':
+        case 'message.unpinned':
+          this.onPinEvent(ev.room_id, ev.message_id, ev.message, ev.type === 'message.pinned');
+          break;
         case 'room.updated':
           this.patchRoom(ev.room_id, (s) => ({ ...s, room: { ...s.room, name: ev.name, topic: ev.topic } }));
           break;
@@ -519,6 +524,35 @@ export class AppStore {
   private onChanged(room: Id, m: Message): void {
     this.patchRoom(room, (s) => (s.last_message?.id === m.id ? { ...s, last_message: m } : s));
     if (this.convs.value.has(room)) this.setConv(room, (c) => ({ ...c, messages: mergeMessages(c.messages, [m]) }));
+  }
+
+  // --- pins (per room: the pinned messages, newest pin first; from GET …/pins and events)
+
+  readonly pins = signal<ReadonlyMap<Id, Message[]>>(new Map());
+
+  async loadPins(room: Id): Promise<void> {
+    try {
+      const list = await this.rest.pins(room);
+      const next = new Map(this.pins.value);
+      next.set(room, list.map((p) => p.message));
+      this.pins.value = next;
+    } catch { /* the room still works without its pins */ }
+  }
+
+  isPinned(room: Id, id: Id): boolean { return this.pins.value.get(room)?.some((m) => m.id === id) ?? false; }
+
+  async setPinned(room: Id, id: Id, pinned: boolean): Promise<void> {
+    try { if (pinned) await this.rest.pin(room, id); else await this.rest.unpin(room, id); }
+    catch (e) { this.notice.value = errorText(e); }
+  }
+
+  private onPinEvent(room: Id, id: Id, m: Message | undefined, pinned: boolean): void {
+    const cur = this.pins.value.get(room);
+    if (!cur) return; // not loaded: loadPins on open brings it
+    const rest = cur.filter((x) => x.id !== id);
+    const next = new Map(this.pins.value);
+    next.set(room, pinned && m ? [m, ...rest] : rest);
+    this.pins.value = next;
   }
 
   // --- threads (replies stay out of the timeline; the root carries the summary)

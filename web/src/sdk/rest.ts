@@ -110,6 +110,16 @@ export class RestClient {
   history(room: Id, q: HistoryQuery = {}) {
     return this.request<HistoryPage>('GET', `/rooms/${enc(room)}/messages?${qs({ ...q })}`);
   }
+  pins(room: Id) {
+    return this.request<{ pins: Array<{ message: Message; pinned_by: Id; pinned_at: number }> }>('GET', `/rooms/${enc(room)}/pins`)
+      .then((r) => r.pins);
+  }
+  pin(room: Id, message_id: Id) {
+    return this.request<{ changed: boolean }>('POST', `/rooms/${enc(room)}/pins`, { message_id });
+  }
+  unpin(room: Id, message_id: Id) {
+    return this.request<{ changed: boolean }>('DELETE', `/rooms/${enc(room)}/pins/${enc(message_id)}`);
+  }
   thread(room: Id, root: Id, q: { before?: Id; after?: Id; limit?: number } = {}) {
     return this.request<{ root: Message; messages: Message[]; following: boolean; has_more_before: boolean; has_more_after: boolean }>(
       'GET', `/rooms/${enc(room)}/threads/${enc(root)}?${qs({ ...q })}`);
