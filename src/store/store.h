@@ -211,6 +211,62 @@ struct FollowUpdate {
   std::int64_t now = 0;
 };
 
+// --- full-text search (issue 4; docs/search.md)
+
+// One search term as the user wrote it, unescaped. Backends quote or escape it for their own
+// query language (FTS5 MATCH, tsquery) and never pass it through as syntax.
+struct SearchTerm {
+  enum class Kind {
+    kWord,    // one word
+    kPhrase,  // words in this order, next to each other
+    kPrefix,  // a word (or phrase) whose last word is a prefix: "deplo" finds "deploy"
+  };
+  Kind kind = Kind::kWord;
+  std::string text;
+  bool exclude = false;  // -term: messages containing it are left out
+};
+
+enum class SearchOrder {
+  kRelevance,  // best match first (bm25 / ts_rank), then newest; kRecent when no term is positive
+  kRecent,     // newest first
+};
+
+// Where the previous page ended: its last hit's score and message id. message_id 0 = first page.
+struct SearchCursor {
+  double score = 0;  // kRelevance only
+  Id message_id = 0;
+};
+
+// Every condition must hold (terms are ANDed; several from: or in: values are ORed).
+struct SearchQuery {
+  Id user_id = 0;                     // the searcher (see Store::search for what they may read)
+  std::vector<SearchTerm> terms;      // at least one term or one filter
+  std::vector<Id> from;               // sent by any of these users (empty: anyone)
+  std::vector<std::string> in_groups; // in a group room of this name (ASCII case-insensitive) ...
+  std::vector<Id> in_dms_with;        // ... or in the searcher's DM with one of these users
+  bool has_link = false;              // the body contains an http:// or https:// link
+  std::int64_t after = 0;             // created_at >= after (Unix ms; 0: no bound)
+  std::int64_t before = 0;            // created_at < before (Unix ms; 0: no bound)
+  SearchOrder order = SearchOrder::kRelevance;
+  SearchCursor cursor;
+  int limit = 20;                     // 1..kMaxSearchLimit (+1: the caller may ask one extra)
+};
+
+// Marks around matched words in SearchHit::snippet: control characters that a stored message
+// body never contains (core::validate_body), so the caller can escape the text and then turn
+// them into its own highlight markup.
+inline constexpr char kSnippetMatchBegin = '\x01';
+inline constexpr char kSnippetMatchEnd = '\x02';
+inline constexpr int kMaxSearchLimit = 50;
+
+struct SearchHit {
+  core::Message message;   // as stored now (never deleted)
+  core::RoomKind room_kind = core::RoomKind::kGroup;
+  std::string room_name;   // "" for DMs
+  std::string snippet;     // plain-text excerpt of the body, matches between the marks above
+  double score = 0;        // relevance, lower is better (bm25); 0 when ordered by recency
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -253,7 +309,8 @@ class Store {
   // member.joined event; kConflict if already a member.
   virtual void add_member(Id room_id, Id user_id, core::MemberRole role, Id actor,
                           std::int64_t now, Callback<core::RoomEvent> done) = 0;
-  // member.left event; kNotFound if not a member.
+  // member.left event; kNotFound if not a member. The leave's seq is remembered: a former
+  // member may still search the room's messages up to it (search()).
   virtual void remove_member(Id room_id, Id user_id, Id actor, std::int64_t now,
                              Callback<core::RoomEvent> done) = 0;
   // room.updated event with the new name/topic (nullopt = unchanged).
@@ -357,6 +414,16 @@ class Store {
   // The kept earlier bodies of a message, newest first (the current body is the message's).
   // kNotFound for an unknown or deleted message (a deletion drops its history).
   virtual void message_revisions(Id message_id, Callback<std::vector<core::MessageRevision>> done);
+
+  // --- full-text search (issue 4). Not pure, like the block above; every shipped backend
+  // implements it.
+  //
+  // Messages matching `q` that the searcher may read: not deleted, in a room they are a member
+  // of now, or in a room they left (or were removed from) up to the seq of their latest
+  // member.left event there. Ordered as q.order says, starting after q.cursor, at most q.limit
+  // (clamped to 1..kMaxSearchLimit + 1). Edits and deletes are visible to the next search once
+  // committed. kInvalidArgument when the query has no term and no filter.
+  virtual void search(SearchQuery q, Callback<std::vector<SearchHit>> done);
 };
 
 inline void Store::update_read_state(ReadUpdate, Callback<core::ReadState> done) {
@@ -422,6 +489,10 @@ inline void Store::mark_thread_read(Id, Id, std::int64_t, Callback<core::Followe
 }
 inline void Store::message_revisions(Id, Callback<std::vector<core::MessageRevision>> done) {
   done(core::make_error(core::Errc::kInternal, "store: edit history not supported"));
+}
+
+inline void Store::search(SearchQuery, Callback<std::vector<SearchHit>> done) {
+  done(core::make_error(core::Errc::kInternal, "store: search not supported"));
 }
 
 }  // namespace parley::store

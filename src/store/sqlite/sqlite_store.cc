@@ -646,4 +646,9 @@ void SqliteStore::message_revisions(Id message_id,
       std::move(done), [message_id](Conn& c) { return q::message_revisions(c, message_id); });
 }
 
+void SqliteStore::search(SearchQuery query, Callback<std::vector<SearchHit>> done) {
+  read<std::vector<SearchHit>>(std::move(done),
+                               [query = std::move(query)](Conn& c) { return q::search(c, query); });
+}
+
 }  // namespace parley::store

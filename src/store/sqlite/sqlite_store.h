@@ -123,6 +123,9 @@ class SqliteStore final : public Store {
   void message_revisions(Id message_id,
                          Callback<std::vector<core::MessageRevision>> done) override;
 
+  // Runs on a reader thread (FTS5 over an external-content index of messages.body).
+  void search(SearchQuery q, Callback<std::vector<SearchHit>> done) override;
+
  private:
   // Null when the store was opened without a registry.
   struct Metrics {

@@ -347,6 +347,19 @@ TEST_F(SqliteStoreTest, DestructorFinishesQueuedWrites) {
   EXPECT_EQ(scalar("SELECT count(*) FROM messages"), kN);
 }
 
+TEST(SqliteSearchTest, MatchExpressionQuotesEveryTerm) {
+  using K = SearchTerm::Kind;
+  std::vector<SearchTerm> terms = {{K::kWord, "deploy", false},
+                                   {K::kPhrase, "say \"hi\" NEAR(x", false},
+                                   {K::kPrefix, "rel", false},
+                                   {K::kWord, "body:old", true},
+                                   {K::kPrefix, "^x", true}};
+  EXPECT_EQ(sqlite_internal::fts5_match_expression(terms, true),
+            R"(("deploy" AND "say ""hi"" NEAR(x" AND "rel" *) NOT "body:old" NOT "^x" *)");
+  EXPECT_EQ(sqlite_internal::fts5_match_expression(terms, false), R"("body:old" OR "^x" *)");
+  EXPECT_EQ(sqlite_internal::fts5_match_expression({terms[3]}, true), "");
+}
+
 TEST_F(SqliteStoreTest, NewMemberStartsWithNothingUnread) {
   auto s = open_at(file_);
   ASSERT_TRUE(s);

@@ -68,6 +68,7 @@ core::Result<std::unique_ptr<Conn>> Conn::open(const std::string& path, int flag
 
 Conn::~Conn() {
   for (auto& [sql, s] : cache_) sqlite3_finalize(s);
+  for (auto& [sql, s] : generated_) sqlite3_finalize(s);
   sqlite3_close_v2(db_);
 }
 
@@ -78,6 +79,23 @@ core::Result<sqlite3_stmt*> Conn::prepare(const char* sql) {
   int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
   if (rc != SQLITE_OK) return db_error(db_, rc, "prepare");
   cache_.emplace(sql, s);
+  return s;
+}
+
+core::Result<sqlite3_stmt*> Conn::prepare_generated(const std::string& sql) {
+  auto it = generated_.find(sql);
+  if (it != generated_.end()) return it->second;
+  if (generated_.size() >= kMaxGeneratedStatements) {
+    // Only reached by a caller that is not using its statement any more (one thread per Conn,
+    // and a Stmt lives within one store call).
+    for (auto& [text, s] : generated_) sqlite3_finalize(s);
+    generated_.clear();
+  }
+  sqlite3_stmt* s = nullptr;
+  int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()),
+                              SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+  if (rc != SQLITE_OK) return db_error(db_, rc, "prepare");
+  generated_.emplace(sql, s);
   return s;
 }
 

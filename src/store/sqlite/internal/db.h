@@ -87,6 +87,11 @@ class Conn {
   // The cached prepared statement for `sql`. `sql` must be a string with static storage
   // duration (the cache keys on its address). An error here is a bug or a broken database.
   core::Result<sqlite3_stmt*> prepare(const char* sql);
+  // The same for SQL built at run time (search queries), cached by its text. The caller builds
+  // it from a bounded set of fragments, never from user input (which is bound); the cache
+  // still holds at most kMaxGeneratedStatements and is emptied when full.
+  core::Result<sqlite3_stmt*> prepare_generated(const std::string& sql);
+  static constexpr std::size_t kMaxGeneratedStatements = 128;
   // Runs one or more statements without caching (migrations, pragmas).
   core::Status exec_script(const char* sql);
 
@@ -99,6 +104,7 @@ class Conn {
   explicit Conn(sqlite3* db) : db_(db) {}
   sqlite3* db_;
   std::unordered_map<const char*, sqlite3_stmt*> cache_;
+  std::unordered_map<std::string, sqlite3_stmt*> generated_;
 };
 
 }  // namespace parley::store::sqlite_internal

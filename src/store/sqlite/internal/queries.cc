@@ -163,6 +163,46 @@ CREATE TABLE thread_follows(
   PRIMARY KEY(user_id, root_id)
 ) WITHOUT ROWID;
 )sql"},
+    // Issue 4: full-text search. An FTS5 index over messages.body (external content: the text
+    // lives once, in messages), kept in step by triggers inside the writing transaction, so an
+    // edit or delete changes what search finds at its commit. Deleted messages are not indexed.
+    // unicode61 with remove_diacritics 2 folds case and accents ("cafe" finds "Café");
+    // prefix indexes of 2 and 3 characters make short prefix queries cheap.
+    // past_members remembers, per former member, the seq of their latest leave: they may still
+    // find the room's messages up to it (rooms they are in now: all of them).
+    {5, R"sql(
+CREATE VIRTUAL TABLE message_fts USING fts5(
+  body,
+  content = 'messages',
+  content_rowid = 'id',
+  tokenize = 'unicode61 remove_diacritics 2',
+  prefix = '2 3'
+);
+INSERT INTO message_fts(rowid, body) SELECT id, body FROM messages WHERE deleted_at = 0;
+
+CREATE TRIGGER message_fts_insert AFTER INSERT ON messages WHEN new.deleted_at = 0 BEGIN
+  INSERT INTO message_fts(rowid, body) VALUES(new.id, new.body);
+END;
+CREATE TRIGGER message_fts_update AFTER UPDATE OF body, deleted_at ON messages BEGIN
+  INSERT INTO message_fts(message_fts, rowid, body)
+    SELECT 'delete', old.id, old.body WHERE old.deleted_at = 0;
+  INSERT INTO message_fts(rowid, body) SELECT new.id, new.body WHERE new.deleted_at = 0;
+END;
+CREATE TRIGGER message_fts_delete AFTER DELETE ON messages WHEN old.deleted_at = 0 BEGIN
+  INSERT INTO message_fts(message_fts, rowid, body) VALUES('delete', old.id, old.body);
+END;
+
+CREATE TABLE past_members(
+  user_id   INTEGER NOT NULL,
+  room_id   INTEGER NOT NULL,
+  left_seq  INTEGER NOT NULL,              -- seq of their latest member.left event
+  left_at   INTEGER NOT NULL,
+  PRIMARY KEY(user_id, room_id)
+) WITHOUT ROWID;
+INSERT INTO past_members(user_id, room_id, left_seq, left_at)
+  SELECT user_id, room_id, max(seq), max(created_at) FROM events
+  WHERE type = 'member.left' AND user_id IS NOT NULL GROUP BY user_id, room_id;
+)sql"},
     // Issue 4: attachments (uploaded files, attached to at most one message) and open resumable
     // uploads. Blob keys are hex SHA-256 digests; equal files share a blob, which is deleted by
     // the sweeper once no row here refers to it.
@@ -989,6 +1029,14 @@ core::Result<core::RoomEvent> remove_member(Conn& c, Id room_id, Id user_id, Id 
   }
   auto seq = next_seq(c, room_id);
   if (!seq) return seq.take_error();
+  {
+    PARLEY_SQL(s, c,
+               "INSERT INTO past_members(user_id, room_id, left_seq, left_at) "
+               "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(user_id, room_id) DO UPDATE SET "
+               "left_seq = max(left_seq, excluded.left_seq), left_at = excluded.left_at");
+    s.bind_id(1, user_id).bind_id(2, room_id).bind(3, *seq).bind(4, now);
+    if (auto st = s.exec("remember past member"); !st) return st.take_error();
+  }
   core::RoomEvent e;
   e.room_id = room_id;
   e.seq = *seq;
@@ -2044,6 +2092,180 @@ core::Result<std::vector<std::string>> referenced_blobs(Conn& c,
     auto row = step_one(s, "blob referenced");
     if (!row) return row.take_error();
     if (s.i64(0) != 0) out.push_back(k);
+  }
+  return out;
+}
+
+}  // namespace parley::store::sqlite_internal
+
+// =============================================================================================
+// Search (issue 4)
+
+namespace parley::store::sqlite_internal {
+namespace {
+
+std::string fts5_string(const SearchTerm& t) {
+  std::string out;
+  out.reserve(t.text.size() + 4);
+  out += '"';
+  for (char ch : t.text) {
+    if (ch == '"') out += '"';
+    out += ch;
+  }
+  out += '"';
+  if (t.kind == SearchTerm::Kind::kPrefix) out += " *";
+  return out;
+}
+
+// A JSON array for json_each(): integers (ids) or strings (room names, DM keys).
+std::string json_ids(const std::vector<Id>& ids) {
+  std::string out = "[";
+  for (Id id : ids) {
+    if (out.size() > 1) out += ',';
+    out += std::to_string(to_db(id));
+  }
+  return out + "]";
+}
+
+std::string json_strings(const std::vector<std::string>& values) {
+  std::string out = "[";
+  for (const std::string& v : values) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (char ch : v) {
+      if (ch == '"' || ch == '\\') out += '\\';
+      if (static_cast<unsigned char>(ch) < 0x20) {  // never in validated names; be safe anyway
+        out += ' ';
+        continue;
+      }
+      out += ch;
+    }
+    out += '"';
+  }
+  return out + "]";
+}
+
+// Longest excerpt (characters) of a body shown when the query has no term to centre it on.
+constexpr int kPlainSnippetChars = 200;
+// Tokens around the match in an FTS5 snippet.
+constexpr int kSnippetTokens = 24;
+
+}  // namespace
+
+std::string fts5_match_expression(const std::vector<SearchTerm>& terms, bool positive) {
+  std::string pos, neg;
+  for (const SearchTerm& t : terms) {
+    if (t.exclude) {
+      if (!neg.empty()) neg += positive ? " NOT " : " OR ";
+      neg += fts5_string(t);
+    } else {
+      if (!pos.empty()) pos += " AND ";
+      pos += fts5_string(t);
+    }
+  }
+  if (!positive) return neg;
+  if (pos.empty()) return "";
+  if (neg.empty()) return pos;
+  return "(" + pos + ") NOT " + neg;
+}
+
+core::Result<std::vector<SearchHit>> search(Conn& c, const SearchQuery& q) {
+  const int limit = std::clamp(q.limit, 1, kMaxSearchLimit + 1);
+  const std::string match = fts5_match_expression(q.terms, true);
+  const std::string excluded = match.empty() ? fts5_match_expression(q.terms, false) : "";
+  const bool by_fts = !match.empty();
+  const bool relevance = by_fts && q.order == SearchOrder::kRelevance;
+  const bool has_filter = !q.from.empty() || !q.in_groups.empty() || !q.in_dms_with.empty() ||
+                          q.has_link || q.after != 0 || q.before != 0;
+  if (!by_fts && excluded.empty() && !has_filter) {
+    return make_error(Errc::kInvalidArgument, "search: a query needs a word or a filter");
+  }
+
+  // Rooms the searcher may read, each up to a seq: all of a room they are in, up to their
+  // latest leave in a room they left. Parameters: ?1 user, ?2 match, ?3 excluded terms,
+  // ?4 senders, ?5 group names, ?6 DM keys, ?7 after, ?8 before, ?9 cursor score, ?10 cursor
+  // id, ?11 limit.
+  std::string sql =
+      "WITH vis(room_id, max_seq) AS (SELECT room_id, max(s) FROM ("
+      "SELECT room_id, 9223372036854775807 AS s FROM members WHERE user_id = ?1 "
+      "UNION ALL SELECT room_id, left_seq FROM past_members WHERE user_id = ?1) "
+      "GROUP BY room_id) "
+      "SELECT m.id, m.room_id, m.seq, m.sender_id, m.client_txn_id, m.body, m.reply_to, "
+      "m.created_at, m.edited_at, m.deleted_at, r.kind, r.name, ";
+  if (by_fts) {
+    sql += "snippet(message_fts, 0, char(1), char(2), '…', " + std::to_string(kSnippetTokens) +
+           "), ";
+    sql += relevance ? "bm25(message_fts) AS score " : "0 AS score ";
+    sql += "FROM message_fts CROSS JOIN messages m ON m.id = message_fts.rowid ";
+  } else {
+    sql += "CASE WHEN length(m.body) > " + std::to_string(kPlainSnippetChars) +
+           " THEN substr(m.body, 1, " + std::to_string(kPlainSnippetChars) +
+           ") || '…' ELSE m.body END, 0 AS score FROM messages m ";
+  }
+  sql += "JOIN vis v ON v.room_id = m.room_id JOIN rooms r ON r.id = m.room_id "
+         "WHERE m.seq <= v.max_seq AND m.deleted_at = 0 ";
+  if (by_fts) sql += "AND message_fts MATCH ?2 ";
+  if (!excluded.empty()) {
+    sql += "AND m.id NOT IN (SELECT rowid FROM message_fts WHERE message_fts MATCH ?3) ";
+  }
+  if (!q.from.empty()) sql += "AND m.sender_id IN (SELECT value FROM json_each(?4)) ";
+  if (!q.in_groups.empty() || !q.in_dms_with.empty()) {
+    sql += "AND m.room_id IN (SELECT id FROM rooms WHERE ";
+    if (!q.in_groups.empty()) {
+      sql += "(kind = 'group' AND name COLLATE NOCASE IN (SELECT value FROM json_each(?5)))";
+    }
+    if (!q.in_groups.empty() && !q.in_dms_with.empty()) sql += " OR ";
+    if (!q.in_dms_with.empty()) sql += "dm_key IN (SELECT value FROM json_each(?6))";
+    sql += ") ";
+  }
+  if (q.after != 0) sql += "AND m.created_at >= ?7 ";
+  if (q.before != 0) sql += "AND m.created_at < ?8 ";
+  if (q.has_link) sql += "AND (m.body LIKE '%http://%' OR m.body LIKE '%https://%') ";
+  const bool paging = q.cursor.message_id != 0;
+  if (relevance) {
+    if (paging) sql += "AND (score > ?9 OR (score = ?9 AND m.id < ?10)) ";
+    sql += "ORDER BY score, m.id DESC ";
+  } else if (by_fts) {
+    // FTS5 walks its rowids (= message ids, time-ordered) backwards: no sort, early stop.
+    if (paging) sql += "AND message_fts.rowid < ?10 ";
+    sql += "ORDER BY message_fts.rowid DESC ";
+  } else {
+    if (paging) sql += "AND m.id < ?10 ";
+    sql += "ORDER BY m.id DESC ";
+  }
+  sql += "LIMIT ?11";
+
+  auto prepared = c.prepare_generated(sql);
+  if (!prepared) return prepared.take_error();
+  Stmt s(c.raw(), *prepared);
+  const std::string from = json_ids(q.from);
+  const std::string groups = json_strings(q.in_groups);
+  std::vector<std::string> keys;
+  for (Id peer : q.in_dms_with) {
+    keys.push_back(std::to_string(std::min(q.user_id, peer)) + ":" +
+                   std::to_string(std::max(q.user_id, peer)));
+  }
+  const std::string dm_keys = json_strings(keys);
+  s.bind_id(1, q.user_id).bind(2, match).bind(3, excluded).bind(4, from).bind(5, groups)
+      .bind(6, dm_keys).bind(7, q.after).bind(8, q.before).bind_id(10, q.cursor.message_id)
+      .bind(11, limit);
+  sqlite3_bind_double(*prepared, 9, q.cursor.score);
+
+  std::vector<SearchHit> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    SearchHit h;
+    h.message = read_message(s, 0);
+    h.room_kind = parse_kind(s.text_view(10));
+    h.room_name = s.text(11);
+    h.snippet = s.text(12);
+    h.score = sqlite3_column_double(*prepared, 13);
+    out.push_back(std::move(h));
+  }
+  if (rc != SQLITE_DONE) {
+    // A malformed MATCH expression cannot come from user text (every term is quoted); report
+    // it as what it is, a bug, without the query text.
+    return step_error(s, rc, "search");
   }
   return out;
 }

@@ -104,4 +104,13 @@ core::Result<std::vector<core::FollowedThread>> list_followed_threads(Conn& c, c
                                                                       int limit);
 core::Result<std::vector<core::MessageRevision>> message_revisions(Conn& c, core::Id message_id);
 
+// --- search (issue 4)
+// The FTS5 MATCH expression for the positive terms ANDed, minus the excluded ones (when
+// `positive` is false: the excluded terms ORed, for a NOT IN subquery). Every term becomes a
+// double-quoted FTS5 string (embedded quotes doubled), so nothing the user typed is ever read
+// as FTS5 syntax (NEAR, column filters, ^, parentheses, AND/OR/NOT). "" when there is no term
+// of that kind.
+std::string fts5_match_expression(const std::vector<SearchTerm>& terms, bool positive);
+core::Result<std::vector<SearchHit>> search(Conn& c, const SearchQuery& q);
+
 }  // namespace parley::store::sqlite_internal
