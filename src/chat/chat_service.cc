@@ -93,7 +93,8 @@ ChatService::ChatService(Deps deps, ChatConfig config)
     : deps_(deps),
       config_(config),
       live_(LiveService::Deps{deps.store, deps.publisher, deps.clock}),
-      threads_(ThreadService::Deps{deps.store, deps.publisher, deps.clock}) {}
+      threads_(ThreadService::Deps{deps.store, deps.publisher, deps.clock}),
+      search_(SearchService::Deps{deps.store, deps.clock}, config.search) {}
 
 void ChatService::create_group(const Actor& who, CreateGroupRequest req,
                                Callback<core::Room> done) {

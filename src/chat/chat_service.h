@@ -19,6 +19,7 @@
 #include "chat/live_service.h"
 #include "chat/publisher.h"
 #include "chat/thread_service.h"
+#include "chat/search_service.h"
 #include "core/clock.h"
 #include "core/id.h"
 #include "core/result.h"
@@ -35,6 +36,7 @@ using Callback = store::Callback<T>;
 struct ChatConfig {
   int max_group_members = 10000;  // add_member beyond this: kInvalidArgument
   int replay_cap = 500;           // most events replayed per room on resume before room.reset
+  SearchConfig search;            // per-user search rate (chat/search_service.h)
 };
 
 struct CreateGroupRequest {
@@ -105,12 +107,15 @@ class ChatService {
   LiveService& live() { return live_; }
   // Pins, threads and edit history (chat/thread_service.h), over the same store and publisher.
   ThreadService& threads() { return threads_; }
+  // Full-text search over the same store (chat/search_service.h).
+  SearchService& search() { return search_; }
 
  private:
   Deps deps_;
   ChatConfig config_;
   LiveService live_;
   ThreadService threads_;
+  SearchService search_;
 };
 
 }  // namespace parley::chat
