@@ -65,7 +65,9 @@ int serve(const ops::Config& config) {
   auth::PasswordHasher hasher(auth::PasswordHasherConfig{.threads = config.hasher_threads});
   auth::AuthService auth_service({*store, hasher, clock, ids, hub}, config.auth);
   chat::ChatService chat_service({*store, hub, clock, ids},
-                                 chat::ChatConfig{.replay_cap = config.gateway.replay_cap});
+                                 chat::ChatConfig{.replay_cap = config.gateway.replay_cap,
+                                                  .search = {.per_minute = config.search.per_minute,
+                                                             .burst = config.search.burst}});
   gateway::Gateway gateway({hub, auth_service, chat_service, *store, clock, metrics},
                            config.gateway);
   auto blobs = blob::FsBlobStore::create(

@@ -11,6 +11,7 @@
 
 #include "api/json.h"
 #include "auth/policy.h"
+#include "chat/search_query.h"
 #include "http/dispatcher.h"
 #include "http/files_routes.h"
 #include "http/middleware.h"
@@ -33,6 +34,7 @@ constexpr int kDefaultEventsLimit = 100;
 constexpr int kMaxEventsLimit = 500;
 constexpr int kDefaultUsersLimit = 50;
 constexpr int kMaxUsersLimit = 100;
+constexpr int kDefaultSearchLimit = 20;
 constexpr std::size_t kMaxDeviceBytes = 128;
 
 core::Error bad(std::string what) { return make_error(Errc::kInvalidArgument, std::move(what)); }
@@ -142,12 +144,14 @@ struct Api::Impl {
     add_message_routes();
     add_live_routes();
     add_thread_routes();
+    add_search_routes();
     add_admin_routes();
     if (d.files != nullptr) add_file_routes(dispatcher, *d.files);
   }
 
   void add_live_routes();
   void add_thread_routes();
+  void add_search_routes();
   void add_ops_routes();
   void add_account_routes();
   void add_room_routes();
@@ -891,6 +895,47 @@ void Api::Impl::add_thread_routes() {
                                            c->reply_json(200, o);
                                          });
       });
+}
+
+// Full-text search (issue 4; docs/search.md).
+void Api::Impl::add_search_routes() {
+  get("/api/v1/search", Access::kAuthenticated, [this](CallPtr c) {
+    auto q = query_value(c->query(), "q");
+    if (!q) return c->fail(bad("q: required (the search query; see docs/search.md)"));
+    chat::SearchRequest req;
+    req.q = std::string(*q);
+    const auto sort = query_value(c->query(), "sort").value_or("relevance");
+    if (sort == "recent") {
+      req.order = store::SearchOrder::kRecent;
+    } else if (sort != "relevance") {
+      return c->fail(bad("sort: must be relevance or recent"));
+    }
+    req.cursor = std::string(query_value(c->query(), "cursor").value_or(""));
+    auto limit = query_int(*c, "limit", kDefaultSearchLimit, 1, store::kMaxSearchLimit);
+    auto tz = query_int(*c, "tz_offset", 0, -chat::kMaxTzOffsetMinutes, chat::kMaxTzOffsetMinutes);
+    if (c->failed(limit) || c->failed(tz)) return;
+    req.limit = static_cast<int>(*limit);
+    req.tz_offset_minutes = static_cast<int>(*tz);
+    deps.chat.search().search(c->actor(), std::move(req), [c](core::Result<chat::SearchResult> r) {
+      if (c->failed(r)) return;
+      json::array results;
+      for (const chat::SearchResultHit& h : r->hits) {
+        json::object room;
+        room["id"] = core::id_to_string(h.hit.message.room_id);
+        room["kind"] = core::to_string(h.hit.room_kind);
+        room["name"] = h.hit.room_name;
+        json::object o;
+        o["message"] = api::to_json(h.hit.message);
+        o["room"] = std::move(room);
+        o["snippet"] = h.snippet_html;
+        results.push_back(std::move(o));
+      }
+      json::object o;
+      o["results"] = std::move(results);
+      o["next"] = r->next.empty() ? json::value(nullptr) : json::value(r->next);
+      c->reply_json(200, o);
+    });
+  });
 }
 
 void Api::Impl::add_admin_routes() {

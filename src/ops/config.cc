@@ -65,6 +65,8 @@ void visit_settings(C& c, V&& v) {
   v("files", "max_queue", c.files.max_queue);
   v("files", "unsent_ttl_ms", c.files.unsent_ttl_ms);
   v("files", "sweep_interval_ms", c.files.sweep_interval_ms);
+  v("search", "per_minute", c.search.per_minute);
+  v("search", "burst", c.search.burst);
   v("log", "level", c.log.level);
   v("log", "format", c.log.format);
 }
@@ -287,6 +289,8 @@ core::Status validate(const Config& c) {
   if (!(c.auth.account_attempts_per_minute >= 1)) {
     return bad("auth.account_attempts_per_minute", "must be at least 1");
   }
+  if (!(c.search.per_minute > 0)) return bad("search.per_minute", "must be positive");
+  if (!(c.search.burst >= 1)) return bad("search.burst", "must be at least 1");
   static const std::set<std::string> kLevels{"trace", "debug", "info", "warn", "error"};
   if (!kLevels.count(c.log.level)) {
     return bad("log.level", "must be one of trace, debug, info, warn, error");

@@ -68,6 +68,11 @@ struct FilesConfig {
   std::int64_t sweep_interval_ms = 10LL * 60 * 1000; // how often unsent uploads and unreferenced blobs are swept
 };
 
+struct SearchConfig {
+  double per_minute = 60;                  // searches per user per minute, sustained (token bucket)
+  double burst = 20;                       // ... and at once; beyond: 429 rate_limited
+};
+
 struct LogConfig {
   std::string level = "info";              // trace | debug | info | warn | error
   std::string format = "json";             // json | text
@@ -79,6 +84,7 @@ struct Config {
   StoreConfig store;
   auth::AuthConfig auth;
   FilesConfig files;
+  SearchConfig search;
   LogConfig log;
   int node_id = 0;                         // 0..255, part of every id this node makes
   int hasher_threads = 2;                  // argon2id workers (bounded queue in front)
