@@ -40,7 +40,7 @@ Gateway::Impl::Impl(Deps d, ops::GatewayConfig c)
       config(std::move(c)),
       metrics(d.metrics),
       live(chat::LiveService::Deps{d.store, d.hub, d.clock}),
-      presence(PresenceConfig{}) {
+      presence(presence_config(config)) {
   boost::json::object h;
   h["heartbeat_ms"] = config.heartbeat_ms;
   h["protocol"] = 1;
@@ -50,6 +50,13 @@ Gateway::Impl::Impl(Deps d, ops::GatewayConfig c)
 }
 
 Gateway::Impl::~Impl() { stop_presence(); }
+
+PresenceConfig Gateway::Impl::presence_config(const ops::GatewayConfig& c) {
+  PresenceConfig p;
+  p.idle_after_ms = c.presence_idle_ms;
+  p.activity_report_ms = std::min<std::int64_t>(p.activity_report_ms, c.presence_idle_ms / 2);
+  return p;
+}
 
 void Gateway::Impl::stop_presence() {
   {

@@ -44,6 +44,7 @@ void visit_settings(C& c, V&& v) {
   v("gateway", "frames_per_second", c.gateway.frames_per_second);
   v("gateway", "burst_frames", c.gateway.burst_frames);
   v("gateway", "replay_cap", c.gateway.replay_cap);
+  v("gateway", "presence_idle_ms", c.gateway.presence_idle_ms);
   v("store", "data_dir", c.store.data_dir);
   v("store", "synchronous", c.store.synchronous);
   v("store", "read_connections", c.store.read_connections);
@@ -273,6 +274,9 @@ core::Status validate(const Config& c) {
   if (!(c.gateway.frames_per_second > 0)) return bad("gateway.frames_per_second", "must be positive");
   if (!(c.gateway.burst_frames >= 1)) return bad("gateway.burst_frames", "must be at least 1");
   if (c.gateway.replay_cap < 1) return bad("gateway.replay_cap", "must be positive");
+  if (c.gateway.presence_idle_ms < 1000) {
+    return bad("gateway.presence_idle_ms", "must be at least 1000");
+  }
   if (c.store.data_dir.empty()) return bad("store.data_dir", "must not be empty");
   if (c.store.synchronous != "full" && c.store.synchronous != "normal") {
     return bad("store.synchronous", "must be full or normal");

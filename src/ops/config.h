@@ -37,6 +37,8 @@ struct GatewayConfig {
   double frames_per_second = 20;           // per-connection inbound rate (token bucket)
   double burst_frames = 40;
   int replay_cap = 500;                    // resume replays at most this many events per room
+  std::int64_t presence_idle_ms = 300000;  // a connection silent (but for pings) this long is idle:
+                                           // its user shows `away` when all their connections are
 };
 
 struct StoreConfig {

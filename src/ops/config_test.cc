@@ -127,6 +127,8 @@ TEST_F(ConfigTest, BadValuesNameTheSetting) {
                "files.allowed_types: 'exe' is not a media type");
   expect_error(load_config("", {}, {{"files.max_upload_bytes", "0"}}),
                "files.max_upload_bytes: must be positive");
+  expect_error(load_config("", {}, {{"gateway.presence_idle_ms", "999"}}),
+               "gateway.presence_idle_ms: must be at least 1000");
 }
 
 TEST_F(ConfigTest, FilesSettings) {

@@ -257,6 +257,28 @@ class TypingTest(LiveBase):
         self.assertFalse(a.closed)
 
 
+class PresenceIdleTest(LiveBase):
+    server_flags = LiveBase.server_flags + ["--gateway.presence_idle_ms=2000"]
+
+    async def test_silent_connection_goes_away_after_the_configured_idle_time(self):
+        alice = self.api.new_user("alice")
+        bob = self.api.new_user("bob")
+        room = bob.create_room(members=[alice])
+        b = await self.gw(bob.token, "bob")
+        a = await self.gw(alice.tokens[0], "alice")
+        await b.wait_for(presence_of(alice.id, "online"), what="alice online")
+        mark = len(b.frames)
+        silent_since = time.monotonic()
+        # Alice sends nothing: after 2 s (not the default 5 minutes) she is away.
+        away = await b.wait_for(presence_of(alice.id, "away"), since=mark, what="alice idle")
+        self.assertGreater(time.monotonic() - silent_since, 1.0, "idle before the configured time")
+        self.assertEqual(away["d"]["room_id"], room["id"])
+        mark = len(b.frames)
+        # Any request but a ping is activity: she is back.
+        self.assertEqual((await self.reply(a, "typing", {"room_id": room["id"]}))["op"], "ok")
+        await b.wait_for(presence_of(alice.id, "online"), since=mark, what="alice back")
+
+
 class PresenceTest(LiveBase):
 
     async def test_online_away_offline_with_last_seen(self):

@@ -48,6 +48,9 @@ class SessionHandle {
 
 struct Gateway::Impl {
   Impl(Deps d, ops::GatewayConfig c);
+  // The tracker's settings from gateway.presence_idle_ms: activity is reported at most every
+  // 10 s, or every half idle period when that is shorter (so an active session never looks idle).
+  static PresenceConfig presence_config(const ops::GatewayConfig& c);
   ~Impl();
 
   // Registers an open session; false when draining (the session must close with 1012).
