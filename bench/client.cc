@@ -227,6 +227,7 @@ std::string Client::identify_frame(bool resuming) const {
   json::object d;
   d["token"] = run_.seed.users[user_].token;
   d["protocol"] = 1;
+  if (run_.opt.subscribe_ephemeral) d["subscribe"] = json::array{"presence", "typing"};
   if (resuming && !epoch_.empty()) {
     json::object rooms;
     for (const auto& v : views_) rooms[run_.seed.rooms[v.room].id] = v.seq.last();
@@ -310,9 +311,15 @@ void Client::on_frame(std::string_view text) {
   std::string_view op = str(o, "op");
   const json::object* d = obj(o, "d");
   if (op == "pong" || op == "room.joined" || op == "hello") return;
+  if (op == "typing") return void(run_.c.typing_frames.fetch_add(1, std::memory_order_relaxed));
+  if (op == "presence") return void(run_.c.presence_frames.fetch_add(1, std::memory_order_relaxed));
   if (op == "ack" || op == "error") {
     std::string_view re = str(o, "re");
     std::uint64_t n = 0;
+    if (op == "error" && re.empty() && d && str(*d, "code") == "rate_limited" && run_.opt.typing) {
+      run_.c.typing_refused.fetch_add(1);  // a typing start (sent without an id) over its limit
+      return;
+    }
     if (re.size() < 2 || re[0] != 's' ||
         std::from_chars(re.data() + 1, re.data() + re.size(), n).ec != std::errc{}) {
       if (op == "error") run_.c.decode_errors.fetch_add(1);
@@ -415,6 +422,14 @@ void Client::send_message(int room, int phase, std::int64_t scheduled_ns) {
   frame += R"(","body":")";
   frame += body;
   frame += R"("}})";
+  if (run_.opt.typing) {
+    // What a client does while its user writes the message (the send then ends the typing).
+    std::string typing = R"({"op":"typing","d":{"room_id":")";
+    typing += run_.seed.rooms[room].id;
+    typing += R"("}})";
+    run_.c.typing_sent.fetch_add(1, std::memory_order_relaxed);
+    enqueue(std::move(typing));
+  }
   pending_.emplace(n, Pending{scheduled_ns, phase, false});
   run_.c.outstanding.fetch_add(1);
   ps.sent.fetch_add(1, std::memory_order_relaxed);

@@ -395,6 +395,13 @@ json::object report(const RunState& run, const std::vector<std::unique_ptr<Clien
                  {"phases", std::move(phases)},
                  {"reconnects", std::move(recon)},
                  {"server", std::move(server)},
+                 {"ephemeral", json::object{{"subscribed", opt.subscribe_ephemeral},
+                                            {"typing", opt.typing},
+                                            {"typing_sent", c.typing_sent.load()},
+                                            {"typing_refused", c.typing_refused.load()},
+                                            {"typing_frames", c.typing_frames.load()},
+                                            {"presence_frames", c.presence_frames.load()},
+                                            {"frames_in", c.frames_in.load()}}},
                  {"bench_cpu_s", o.bench_cpu_end - o.bench_cpu_start}};
   if (o.timed_out) r["error"] = "max_run_s exceeded";
   if (!o.note.empty()) r["note"] = o.note;
@@ -454,6 +461,9 @@ int main(int argc, char** argv) {
   app.add_option("--server-pid", opt.server_pid, "Server pid for /proc CPU and RSS");
   app.add_option("--max-run", opt.max_run_s, "Hard limit on the whole run, seconds");
   app.add_option("--rng-seed", opt.rng_seed, "Random seed");
+  app.add_flag("--subscribe-ephemeral", opt.subscribe_ephemeral,
+               "Identify with subscribe [presence, typing] (as the web client does)");
+  app.add_flag("--typing", opt.typing, "Send a typing start before each message");
   CLI11_PARSE(app, argc, argv);
 
   if (std::sscanf(shard.c_str(), "%d/%d", &opt.shard, &opt.shards) != 2 || opt.shards < 1 ||

@@ -53,6 +53,8 @@ struct Options {
   int server_pid = 0;             // for /proc CPU and RSS; 0 = not measured
   double max_run_s = 900;         // hard limit for the whole process
   std::uint64_t rng_seed = 1;
+  bool subscribe_ephemeral = false;  // identify with subscribe: ["presence", "typing"]
+  bool typing = false;            // each send is preceded by a `typing` start in its room
   std::string txn_prefix;         // unique per run so idempotency keys never collide across runs
 };
 
@@ -73,6 +75,8 @@ struct Counters {
   std::atomic<std::int64_t> connected{0};    // currently connected
   std::atomic<std::int64_t> outstanding{0};  // sends awaiting ack or error
   std::atomic<std::uint64_t> frames_in{0};
+  // Ephemeral traffic (--subscribe-ephemeral, --typing): frames received and typing sent.
+  std::atomic<std::uint64_t> typing_frames{0}, presence_frames{0}, typing_sent{0}, typing_refused{0};
   LatencyHistogram first_handshake;  // connect start -> ready, first connection
   LatencyHistogram resume_handshake; // connect start -> ready, reconnects (successful attempt)
   LatencyHistogram outage;           // disconnect noticed -> ready again
