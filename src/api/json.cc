@@ -68,6 +68,15 @@ json::object to_json(const core::Message& m) {
   o["sender_id"] = ids(m.sender_id);
   o["client_txn_id"] = m.client_txn_id;
   o["body"] = m.body;
+  o["html"] = m.html;
+  {
+    json::array users;
+    users.reserve(m.mentions.user_ids.size());
+    for (core::Id id : m.mentions.user_ids) users.push_back(ids(id));
+    o["mentions"] = json::object{{"user_ids", std::move(users)},
+                                 {"room", m.mentions.room},
+                                 {"here", m.mentions.here}};
+  }
   o["reply_to"] = id_or_null(m.reply_to);
   o["created_at"] = m.created_at;
   o["edited_at"] = time_or_null(m.edited_at);
@@ -162,6 +171,7 @@ json::object to_json(const core::RoomSummary& s) {
   o["role"] = core::to_string(s.self.role);
   o["last_read_seq"] = s.self.last_read_seq;
   o["unread"] = s.unread;
+  o["unread_mentions"] = s.unread_mentions;
   o["last_message"] = s.last_message ? json::value(to_json(*s.last_message)) : json::value(nullptr);
   o["dm_peer_id"] = s.dm_peers.empty() ? json::value(nullptr) : json::value(ids(s.dm_peers.front()));
   o["delivered_seq"] = s.self.delivered_seq;
@@ -221,6 +231,7 @@ json::object to_json(const core::ReadState& s) {
   o["last_read_seq"] = s.last_read_seq;
   o["delivered_seq"] = s.delivered_seq;
   o["unread"] = s.unread;
+  o["unread_mentions"] = s.unread_mentions;
   return o;
 }
 

@@ -29,7 +29,8 @@ json::object to_json(const core::Attachment& a);
 json::object to_json(const core::RoomSummary& s);
 json::object to_json(const core::RoomEvent& e);
 json::object to_json(const core::Session& s, core::Id current_session_id);
-// The user's own read state in a room: {room_id, last_read_seq, delivered_seq, unread}.
+// The user's own read state in a room: {room_id, last_read_seq, delivered_seq, unread,
+// unread_mentions}.
 json::object to_json(const core::ReadState& s);
 // A receipt as others see it: {room_id, user_id, delivered_seq, read_seq (null when the user
 // does not share read receipts)}.

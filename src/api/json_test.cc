@@ -20,6 +20,27 @@ TEST(Json, IdsAreStringsAndUnsetTimesNull) {
   EXPECT_TRUE(o["reply_to"].is_null());
 }
 
+TEST(Json, MessagesCarryHtmlAndMentions) {
+  core::Message m;
+  m.id = 1;
+  m.body = "hi @bob @room";
+  m.html = "<p>hi <span class=\"mention\" data-user-id=\"9007199254740993\">@bob</span></p>\n";
+  m.mentions.user_ids = {9007199254740993ull};
+  m.mentions.room = true;
+  auto o = to_json(m);
+  EXPECT_EQ(o["html"].as_string(), m.html);
+  EXPECT_EQ(o["mentions"].at("user_ids").as_array().at(0).as_string(), "9007199254740993");
+  EXPECT_TRUE(o["mentions"].at("room").as_bool());
+  EXPECT_FALSE(o["mentions"].at("here").as_bool());
+  core::RoomSummary s;
+  s.unread = 4;
+  s.unread_mentions = 2;
+  EXPECT_EQ(to_json(s)["unread_mentions"].as_int64(), 2);
+  core::ReadState r;
+  r.unread_mentions = 3;
+  EXPECT_EQ(to_json(r)["unread_mentions"].as_int64(), 3);
+}
+
 TEST(Json, EventFrameCarriesTypeAsOp) {
   core::RoomEvent e;
   e.type = core::EventType::kMemberJoined;

@@ -64,10 +64,14 @@ int serve(const ops::Config& config) {
   gateway::Hub hub(bus, metrics);
   auth::PasswordHasher hasher(auth::PasswordHasherConfig{.threads = config.hasher_threads});
   auth::AuthService auth_service({*store, hasher, clock, ids, hub}, config.auth);
-  chat::ChatService chat_service({*store, hub, clock, ids},
-                                 chat::ChatConfig{.replay_cap = config.gateway.replay_cap,
-                                                  .search = {.per_minute = config.search.per_minute,
-                                                             .burst = config.search.burst}});
+  // Alerts (the notify module) will take mentions from here; until then nobody listens.
+  chat::NullMentionSink mention_sink;
+  chat::ChatService chat_service(
+      {*store, hub, clock, ids, &mention_sink},
+      chat::ChatConfig{.replay_cap = config.gateway.replay_cap,
+                       .mention_all_min_members = config.chat.mention_all_min_members,
+                       .search = {.per_minute = config.search.per_minute,
+                                  .burst = config.search.burst}});
   gateway::Gateway gateway({hub, auth_service, chat_service, *store, clock, metrics},
                            config.gateway);
   auto blobs = blob::FsBlobStore::create(

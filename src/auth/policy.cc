@@ -1,5 +1,7 @@
 #include "auth/policy.h"
 
+#include <string>
+
 namespace parley::auth {
 
 using core::Errc;
@@ -60,6 +62,14 @@ core::Status authorize(const Subject& who, Action what, const Target& on) {
       if (mine == MemberRole::kModerator && theirs == MemberRole::kMember) return core::ok_status();
       return forbidden("not allowed to remove this member");
     }
+    case Action::kMentionAll:
+      if (on.room_members < on.mention_all_min_members || is_moderator(mine)) {
+        return core::ok_status();
+      }
+      return core::make_error(Errc::kMentionNotAllowed,
+                              "only owners and moderators may mention @room or @here in a room "
+                              "of " + std::to_string(on.mention_all_min_members) +
+                                  " or more members");
     case Action::kLeaveRoom:
       if (on.room_kind == RoomKind::kDm) return forbidden("direct rooms cannot be left");
       return core::ok_status();

@@ -27,6 +27,8 @@ enum class Action {
   kPinMessage,        // pin/unpin: DMs both members; groups per the room's pin_policy
   kFollowThread,      // follow/unfollow a thread, list its replies: any member
   kViewEditHistory,   // a message's earlier bodies: any member (like the message itself)
+  kMentionAll,        // @room / @here: anyone in a room smaller than
+                      // Target::mention_all_min_members, else owners and moderators only
 };
 
 struct Subject {
@@ -40,6 +42,8 @@ struct Target {
   core::Id owner_id = 0;                              // the message's sender, for message actions
   std::optional<core::MemberRole> target_membership;  // the affected member's role, if any
   core::PinPolicy pin_policy = core::PinPolicy::kMembers;  // the room's, for kPinMessage
+  std::int64_t room_members = 0;                      // kMentionAll: members of the room now
+  std::int64_t mention_all_min_members = 0;           // kMentionAll: from this size on (config)
 };
 
 // ok, or kForbidden (a member lacking the right) / kNotFound (not a member: the room is not

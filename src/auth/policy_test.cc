@@ -94,6 +94,24 @@ TEST(Policy, MembersFollowThreadsAndSeeEditHistoryOutsidersDoNot) {
   }
 }
 
+TEST(Policy, MentioningEveryoneNeedsModeratorInLargeRooms) {
+  auto room = [](std::int64_t members) {
+    Target t{RoomKind::kGroup, 0, std::nullopt};
+    t.room_members = members;
+    t.mention_all_min_members = 20;
+    return t;
+  };
+  EXPECT_TRUE(authorize(member(MemberRole::kMember), Action::kMentionAll, room(19)));
+  auto refused = authorize(member(MemberRole::kMember), Action::kMentionAll, room(20));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Errc::kMentionNotAllowed);
+  EXPECT_TRUE(authorize(member(MemberRole::kModerator), Action::kMentionAll, room(5000)));
+  EXPECT_TRUE(authorize(member(MemberRole::kOwner), Action::kMentionAll, room(20)));
+  // Not a member: the room is not revealed.
+  EXPECT_EQ(authorize(outsider(Role::kAdmin), Action::kMentionAll, room(2)).error().code,
+            Errc::kNotFound);
+}
+
 TEST(Policy, AdministrationNeedsAdminRole) {
   EXPECT_EQ(authorize(outsider(Role::kUser), Action::kAdministerUsers).error().code, Errc::kForbidden);
   EXPECT_TRUE(authorize(outsider(Role::kAdmin), Action::kAdministerUsers));

@@ -92,9 +92,49 @@ void load_message_access(store::Store& store, Id user_id, Id room_id, Id message
 ChatService::ChatService(Deps deps, ChatConfig config)
     : deps_(deps),
       config_(config),
+      renderer_(config.render),
       live_(LiveService::Deps{deps.store, deps.publisher, deps.clock}),
       threads_(ThreadService::Deps{deps.store, deps.publisher, deps.clock}),
       search_(SearchService::Deps{deps.store, deps.clock}, config.search) {}
+
+store::ContentRequest ChatService::content_request(const Actor& who, std::string_view body,
+                                                   std::shared_ptr<MentionDelta> delta) const {
+  auto draft = std::make_shared<const render::Draft>(renderer_.render(body));
+  store::ContentRequest req;
+  req.mention_names = draft->usernames;
+  req.count_members = draft->mentions_room || draft->mentions_here;
+  req.compose = [who, draft, delta, min = config_.mention_all_min_members](
+                    const store::ContentLookup& look) -> core::Result<store::MessageContent> {
+    if (draft->mentions_room || draft->mentions_here) {
+      auth::Target on;
+      on.room_members = look.member_count;
+      on.mention_all_min_members = min;
+      auto st = auth::authorize(auth::Subject{who.user_id, who.role, look.role},
+                                Action::kMentionAll, on);
+      if (!st) return st.take_error();
+    }
+    store::MessageContent c;
+    c.html = render::finish(*draft, look.user_ids);
+    c.mentions.room = draft->mentions_room;
+    c.mentions.here = draft->mentions_here;
+    const core::Mentions* before = look.previous;
+    auto mentioned_before = [before](Id id) {
+      return before != nullptr &&
+             std::find(before->user_ids.begin(), before->user_ids.end(), id) != before->user_ids.end();
+    };
+    for (std::size_t i = 0; i < look.user_ids.size(); ++i) {
+      Id id = look.user_ids[i];
+      if (id == 0) continue;
+      c.mentions.user_ids.push_back(id);
+      if (look.members[i] && id != who.user_id && !mentioned_before(id)) delta->user_ids.push_back(id);
+    }
+    delta->room = c.mentions.room && !(before != nullptr && before->room);
+    delta->here = c.mentions.here && !(before != nullptr && before->here);
+    delta->edited = before != nullptr;
+    return c;
+  };
+  return req;
+}
 
 void ChatService::create_group(const Actor& who, CreateGroupRequest req,
                                Callback<core::Room> done) {
@@ -341,10 +381,17 @@ void ChatService::send(const Actor& who, SendRequest req, Callback<store::Append
   m.authorize = [who](std::optional<core::MemberRole> role) {
     return auth::authorize(auth::Subject{who.user_id, who.role, role}, Action::kSendMessage);
   };
-  store.append_message(std::move(m), [&publisher, done = std::move(done)](
-                                         core::Result<store::AppendResult> r) {
+  auto delta = std::make_shared<MentionDelta>();
+  m.content = content_request(who, m.body, delta);
+  store.append_message(std::move(m), [&publisher, sink = deps_.mentions, delta,
+                                      done = std::move(done)](core::Result<store::AppendResult> r) {
     if (!r) return done(hide_membership(r.take_error()));
-    if (!r->duplicate) publisher.room_event(r->event);
+    if (!r->duplicate) {
+      publisher.room_event(r->event);
+      if (sink != nullptr && (!delta->user_ids.empty() || delta->room || delta->here)) {
+        sink->mentioned(*r->event.message, *delta);
+      }
+    }
     done(std::move(r));
   });
 }
@@ -355,20 +402,35 @@ void ChatService::edit(const Actor& who, Id room_id, Id message_id, std::string 
   auto& store = deps_.store;
   auto& publisher = deps_.publisher;
   std::int64_t now = deps_.clock.now_ms();
+  auto delta = std::make_shared<MentionDelta>();
+  store::MessageEdit x;
+  x.room_id = room_id;
+  x.message_id = message_id;
+  x.only_sender = who.user_id;
+  x.actor = who.user_id;
+  x.now = now;
+  x.content = content_request(who, body, delta);
+  x.body = std::move(body);
   load_message_access(
       store, who.user_id, room_id, message_id,
-      [&store, &publisher, who, room_id, message_id, body = std::move(body), now,
+      [&store, &publisher, who, x = std::move(x), delta, sink = deps_.mentions,
        done = std::move(done)](core::Result<MessageAccess> m) mutable {
         if (!m) return done(m.take_error());
         auto st = auth::authorize(subject(who, m->access.member), Action::kEditMessage,
                                   auth::Target{m->access.room.kind, m->message.sender_id,
                                                std::nullopt});
         if (!st) return done(st.take_error());
-        store.edit_message(room_id, message_id, who.user_id, std::move(body), who.user_id, now,
-                           [&publisher, done = std::move(done)](core::Result<core::RoomEvent> e) {
-                             if (e) publisher.room_event(*e);
-                             done(std::move(e));
-                           });
+        store.edit_message(std::move(x), [&publisher, delta, sink, done = std::move(done)](
+                                             core::Result<core::RoomEvent> e) {
+          if (e) {
+            publisher.room_event(*e);
+            if (sink != nullptr && e->message &&
+                (!delta->user_ids.empty() || delta->room || delta->here)) {
+              sink->mentioned(*e->message, *delta);
+            }
+          }
+          done(std::move(e));
+        });
       });
 }
 

@@ -8,15 +8,23 @@
 // Threading: every method returns at once and calls `done` exactly once: on a store thread, or
 // inline when the request is rejected before reaching the store (invalid input). Thread-safe;
 // holds no locks while calling out. Sends from one thread are committed in call order.
+//
+// Message content: send and edit render the body (render/render.h) on the calling thread before
+// handing it to the store; the work is bounded (a 16 KiB body costs at most a few milliseconds,
+// docs/benchmarks.md). Mentions are resolved, and @room/@here authorized, inside the storing
+// transaction; committed mentions go to the MentionSink.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "auth/auth_service.h"
 #include "chat/live_service.h"
+#include "chat/mention_sink.h"
 #include "chat/publisher.h"
 #include "chat/thread_service.h"
 #include "chat/search_service.h"
@@ -24,6 +32,7 @@
 #include "core/id.h"
 #include "core/result.h"
 #include "core/types.h"
+#include "render/render.h"
 #include "store/store.h"
 
 namespace parley::chat {
@@ -36,6 +45,8 @@ using Callback = store::Callback<T>;
 struct ChatConfig {
   int max_group_members = 10000;  // add_member beyond this: kInvalidArgument
   int replay_cap = 500;           // most events replayed per room on resume before room.reset
+  int mention_all_min_members = 20;  // @room/@here from this room size on: owners/moderators only
+  render::Limits render;          // bounds of message rendering
   SearchConfig search;            // per-user search rate (chat/search_service.h)
 };
 
@@ -73,6 +84,7 @@ class ChatService {
     Publisher& publisher;
     const core::Clock& clock;
     core::IdGenerator& ids;
+    MentionSink* mentions = nullptr;  // nullptr: nobody is told (tools, tests)
   };
   ChatService(Deps deps, ChatConfig config);
 
@@ -111,8 +123,15 @@ class ChatService {
   SearchService& search() { return search_; }
 
  private:
+  // The content request for a rendered body: resolves its @usernames in the storing
+  // transaction, authorizes @room/@here, fills in the HTML, and records what is newly
+  // mentioned into `delta` for the MentionSink.
+  store::ContentRequest content_request(const Actor& who, std::string_view body,
+                                        std::shared_ptr<MentionDelta> delta) const;
+
   Deps deps_;
   ChatConfig config_;
+  render::Renderer renderer_;
   LiveService live_;
   ThreadService threads_;
   SearchService search_;

@@ -36,6 +36,18 @@ class RecordingPublisher final : public Publisher {
   std::mutex mu_;
 };
 
+class RecordingMentionSink final : public MentionSink {
+ public:
+  void mentioned(const core::Message& m, const MentionDelta& d) override {
+    std::lock_guard lock(mu_);
+    calls.emplace_back(m, d);
+  }
+  std::vector<std::pair<core::Message, MentionDelta>> calls;
+
+ private:
+  std::mutex mu_;
+};
+
 using test::wait;
 
 class ChatServiceTest : public ::testing::Test {
@@ -50,8 +62,9 @@ class ChatServiceTest : public ::testing::Test {
     cfg.path = (dir_ / "parley.db").string();
     cfg.synchronous = "normal";
     store_ = std::move(store::SqliteStore::open(cfg, nullptr).value());
-    chat_ = std::make_unique<ChatService>(ChatService::Deps{*store_, pub_, clock_, ids_},
-                                          ChatConfig{});
+    chat_ = std::make_unique<ChatService>(
+        ChatService::Deps{*store_, pub_, clock_, ids_, &mentions_},
+        ChatConfig{.mention_all_min_members = 3});
     alice_ = make_user("alice");
     bob_ = make_user("bob");
     carol_ = make_user("carol");
@@ -89,9 +102,110 @@ class ChatServiceTest : public ::testing::Test {
   core::IdGenerator ids_{clock_, 1};
   std::unique_ptr<store::SqliteStore> store_;
   RecordingPublisher pub_;
+  RecordingMentionSink mentions_;
   std::unique_ptr<ChatService> chat_;
   Actor alice_, bob_, carol_;
 };
+
+TEST_F(ChatServiceTest, SendStoresRenderedHtmlAndResolvedMentions) {
+  auto room = group(alice_, {bob_.user_id});
+  auto r = send(alice_, room.id, "t1", "**hi** @bob and @carol, not @nobody :tada:");
+  ASSERT_TRUE(r);
+  const core::Message& m = *r->event.message;
+  EXPECT_EQ(m.html, "<p><strong>hi</strong> <span class=\"mention\" data-user-id=\"" +
+                        core::id_to_string(bob_.user_id) + "\">@bob</span> and "
+                        "<span class=\"mention\" data-user-id=\"" +
+                        core::id_to_string(carol_.user_id) +
+                        "\">@carol</span>, not @nobody \xf0\x9f\x8e\x89</p>\n");
+  EXPECT_EQ(m.mentions.user_ids, (std::vector<Id>{bob_.user_id, carol_.user_id}));
+  // The sink hears of members only (carol is not one).
+  ASSERT_EQ(mentions_.calls.size(), 1u);
+  EXPECT_EQ(mentions_.calls[0].second.user_ids, std::vector<Id>{bob_.user_id});
+  EXPECT_FALSE(mentions_.calls[0].second.edited);
+  // History carries the same.
+  auto h = wait<std::vector<core::Message>>([&](auto d) {
+    chat_->history(bob_, store::HistoryQuery{room.id, 0, 0, 0, 10}, std::move(d));
+  });
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->back().html, m.html);
+  EXPECT_EQ(h->back().mentions.user_ids, m.mentions.user_ids);
+}
+
+TEST_F(ChatServiceTest, MentioningEveryoneFollowsRoleAndRoomSize) {
+  auto small = group(alice_, {bob_.user_id});  // 2 members: anyone may
+  EXPECT_TRUE(send(bob_, small.id, "s1", "@room lunch?"));
+  auto large = group(alice_, {bob_.user_id, carol_.user_id});  // 3 = the configured minimum
+  auto refused = send(bob_, large.id, "l1", "@here lunch?");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Errc::kMentionNotAllowed);
+  auto owner = send(alice_, large.id, "l2", "@here lunch?");
+  ASSERT_TRUE(owner);
+  EXPECT_TRUE(owner->event.message->mentions.here);
+  // Nothing of the refused send was stored.
+  auto h = wait<std::vector<core::Message>>([&](auto d) {
+    chat_->history(alice_, store::HistoryQuery{large.id, 0, 0, 0, 10}, std::move(d));
+  });
+  ASSERT_EQ(h->size(), 1u);
+  // Inside code it is no mention, so no refusal.
+  EXPECT_TRUE(send(bob_, large.id, "l3", "type `@room` to ping everyone"));
+}
+
+TEST_F(ChatServiceTest, EditReRendersAndTellsOnlyNewMentions) {
+  auto room = group(alice_, {bob_.user_id, carol_.user_id});
+  auto r = send(alice_, room.id, "t1", "hi @bob");
+  ASSERT_TRUE(r);
+  mentions_.calls.clear();
+  auto e = wait<core::RoomEvent>([&](auto d) {
+    chat_->edit(alice_, room.id, r->event.message->id, "hi *@bob* and @carol", std::move(d));
+  });
+  ASSERT_TRUE(e);
+  EXPECT_NE(e->message->html.find("<em><span class=\"mention\""), std::string::npos);
+  EXPECT_EQ(e->message->mentions.user_ids, (std::vector<Id>{bob_.user_id, carol_.user_id}));
+  ASSERT_EQ(mentions_.calls.size(), 1u);
+  EXPECT_EQ(mentions_.calls[0].second.user_ids, std::vector<Id>{carol_.user_id});
+  EXPECT_TRUE(mentions_.calls[0].second.edited);
+  // An edit that mentions nobody new tells nobody; a plain member may not add @room here.
+  auto quiet = wait<core::RoomEvent>([&](auto d) {
+    chat_->edit(alice_, room.id, r->event.message->id, "`code` only", std::move(d));
+  });
+  ASSERT_TRUE(quiet);
+  EXPECT_EQ(quiet->message->html, "<p><code>code</code> only</p>\n");
+  EXPECT_TRUE(quiet->message->mentions.empty());
+  EXPECT_EQ(mentions_.calls.size(), 1u);
+  auto b = send(bob_, room.id, "b1", "hello");
+  auto bad = wait<core::RoomEvent>([&](auto d) {
+    chat_->edit(bob_, room.id, b->event.message->id, "hello @room", std::move(d));
+  });
+  EXPECT_EQ(bad.error().code, Errc::kMentionNotAllowed);
+}
+
+TEST_F(ChatServiceTest, UnreadMentionCountsFollowTheReadMarker) {
+  auto room = group(alice_, {bob_.user_id, carol_.user_id});
+  ASSERT_TRUE(send(alice_, room.id, "t1", "@bob look"));
+  ASSERT_TRUE(send(alice_, room.id, "t2", "no mention"));
+  auto third = send(alice_, room.id, "t3", "@room and @bob");  // counted once
+  ASSERT_TRUE(third);
+  ASSERT_TRUE(send(bob_, room.id, "t4", "@bob talking to myself"));  // own: not counted
+  auto summary = [&](const Actor& who) {
+    auto rooms = wait<std::vector<core::RoomSummary>>(
+        [&](auto d) { chat_->list_rooms(who, std::move(d)); });
+    return rooms->front();
+  };
+  EXPECT_EQ(summary(bob_).unread_mentions, 2);
+  EXPECT_EQ(summary(carol_).unread_mentions, 1);
+  EXPECT_EQ(summary(alice_).unread_mentions, 0);
+  auto rs = wait<core::ReadState>([&](auto d) {
+    chat_->live().mark_read(bob_, room.id, third->event.seq - 1, std::move(d));
+  });
+  ASSERT_TRUE(rs) << rs.error().message;
+  EXPECT_EQ(rs->unread_mentions, 1);
+  EXPECT_EQ(summary(bob_).unread_mentions, 1);
+  // Deleting the message takes its mention away.
+  ASSERT_TRUE(wait<core::RoomEvent>([&](auto d) {
+    chat_->remove_message(alice_, room.id, third->event.message->id, std::move(d));
+  }));
+  EXPECT_EQ(summary(bob_).unread_mentions, 0);
+}
 
 TEST_F(ChatServiceTest, OneDmPerPairCreatedOnFirstUse) {
   auto a = wait<store::DmResult>([&](auto d) { chat_->open_dm(alice_, bob_.user_id, std::move(d)); });

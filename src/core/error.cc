@@ -16,6 +16,7 @@ std::string_view code_name(Errc e) {
     case Errc::kInternal: return "internal";
     case Errc::kQuotaExceeded: return "quota_exceeded";
     case Errc::kUnsupportedType: return "unsupported_type";
+    case Errc::kMentionNotAllowed: return "mention_not_allowed";
   }
   return "internal";
 }
@@ -34,6 +35,7 @@ int http_status(Errc e) {
     case Errc::kInternal: return 500;
     case Errc::kQuotaExceeded: return 413;
     case Errc::kUnsupportedType: return 415;
+    case Errc::kMentionNotAllowed: return 403;
   }
   return 500;
 }

@@ -21,6 +21,7 @@ enum class Errc {
   kInternal,          // a bug or an unexpected store failure       500 internal
   kQuotaExceeded,     // the user's storage quota would be exceeded 413 quota_exceeded
   kUnsupportedType,   // content type not allowed (detected type)   415 unsupported_type
+  kMentionNotAllowed, // @room/@here in a large room by a plain member 403 mention_not_allowed
 };
 
 // Stable wire code, e.g. "not_found".

@@ -126,6 +126,15 @@ struct ReplyPreview {
 };
 inline constexpr std::size_t kReplyPreviewChars = 140;
 
+// Whom a message mentions, resolved by the server when it was stored or last edited
+// (docs/protocol.md "Mentions"). Empty once the message is deleted.
+struct Mentions {
+  std::vector<Id> user_ids;  // active users named with @username, in order of first mention
+  bool room = false;         // @room: every member
+  bool here = false;         // @here: every member (clients may treat it as "who is online")
+  bool empty() const { return user_ids.empty() && !room && !here; }
+};
+
 struct Message {
   Id id = 0;
   Id room_id = 0;
@@ -133,6 +142,8 @@ struct Message {
   Id sender_id = 0;
   std::string client_txn_id;
   std::string body;          // "" once deleted
+  std::string html;          // body rendered (render/render.h); "" once deleted or if never rendered
+  Mentions mentions;
   Id reply_to = 0;           // 0 when not a reply
   std::int64_t created_at = 0;
   std::int64_t edited_at = 0;
@@ -209,6 +220,7 @@ struct ReadState {
   std::int64_t last_read_seq = 0;
   std::int64_t delivered_seq = 0;
   std::int64_t unread = 0;       // as RoomSummary::unread, after the change
+  std::int64_t unread_mentions = 0;  // as RoomSummary::unread_mentions, after the change
   RoomKind room_kind = RoomKind::kGroup;
   bool read_changed = false;
   bool delivered_changed = false;
@@ -228,6 +240,7 @@ struct RoomSummary {
   Member self;
   std::optional<Message> last_message;
   std::int64_t unread = 0;      // messages (not deleted, not mine) with seq > last_read_seq
+  std::int64_t unread_mentions = 0;  // of those, the ones mentioning me, @room or @here
   std::vector<Id> dm_peers;     // for DMs: the other member
   // For DMs: the peer's positions (read is 0 when the peer does not share read receipts).
   std::int64_t peer_delivered_seq = 0;

@@ -68,6 +68,7 @@ void visit_settings(C& c, V&& v) {
   v("files", "sweep_interval_ms", c.files.sweep_interval_ms);
   v("search", "per_minute", c.search.per_minute);
   v("search", "burst", c.search.burst);
+  v("chat", "mention_all_min_members", c.chat.mention_all_min_members);
   v("log", "level", c.log.level);
   v("log", "format", c.log.format);
 }
@@ -276,6 +277,9 @@ core::Status validate(const Config& c) {
   if (c.gateway.replay_cap < 1) return bad("gateway.replay_cap", "must be positive");
   if (c.gateway.presence_idle_ms < 1000) {
     return bad("gateway.presence_idle_ms", "must be at least 1000");
+  }
+  if (!in(c.chat.mention_all_min_members, 0, 1000000)) {
+    return bad("chat.mention_all_min_members", "must be 0..1000000");
   }
   if (c.store.data_dir.empty()) return bad("store.data_dir", "must not be empty");
   if (c.store.synchronous != "full" && c.store.synchronous != "normal") {

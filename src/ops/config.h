@@ -75,6 +75,11 @@ struct SearchConfig {
   double burst = 20;                       // ... and at once; beyond: 429 rate_limited
 };
 
+struct ChatSettings {
+  int mention_all_min_members = 20;        // @room/@here from this room size on: owners and
+                                           // moderators only (smaller rooms: anyone)
+};
+
 struct LogConfig {
   std::string level = "info";              // trace | debug | info | warn | error
   std::string format = "json";             // json | text
@@ -87,6 +92,7 @@ struct Config {
   auth::AuthConfig auth;
   FilesConfig files;
   SearchConfig search;
+  ChatSettings chat;
   LogConfig log;
   int node_id = 0;                         // 0..255, part of every id this node makes
   int hasher_threads = 2;                  // argon2id workers (bounded queue in front)

@@ -129,6 +129,11 @@ TEST_F(ConfigTest, BadValuesNameTheSetting) {
                "files.max_upload_bytes: must be positive");
   expect_error(load_config("", {}, {{"gateway.presence_idle_ms", "999"}}),
                "gateway.presence_idle_ms: must be at least 1000");
+  expect_error(load_config("", {}, {{"chat.mention_all_min_members", "-1"}}),
+               "chat.mention_all_min_members: must be 0..1000000");
+  auto ok = load_config("", {{"PARLEY_CHAT_MENTION_ALL_MIN_MEMBERS", "5"}}, {});
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->chat.mention_all_min_members, 5);
 }
 
 TEST_F(ConfigTest, FilesSettings) {

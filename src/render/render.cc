@@ -244,27 +244,32 @@ bool is_leaf(cmark_node_type t) {
   }
 }
 
-// The most table cells the input could produce: a table has at most as many columns as its
-// delimiter row has cells, and every later line may become a row padded to that width. Cheap,
-// and computed before parsing because the parser builds every padded cell.
+// The most table cells the input could produce, over all its tables: a table has at most as
+// many columns as its delimiter row has cells, every row is padded to that width, and a table
+// ends at the first blank line at the latest. Cheap, and computed before parsing because the
+// parser builds every padded cell.
 long long possible_table_cells(std::string_view s) {
-  std::size_t lines = static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')) + 1;
-  long long worst = 0;
-  std::size_t line_no = 0, pos = 0;
-  while (pos <= s.size()) {
+  std::vector<std::string_view> lines;
+  for (std::size_t pos = 0; pos <= s.size();) {
     auto nl = s.find('\n', pos);
-    std::string_view line = s.substr(pos, nl == std::string_view::npos ? s.npos : nl - pos);
-    ++line_no;
-    bool delimiter = line.find('-') != line.npos && line.find('|') != line.npos &&
-                     line.find_first_not_of(" \t|:-\r") == line.npos;
-    if (delimiter) {
-      long long cols = std::count(line.begin(), line.end(), '|') + 1;
-      worst = std::max(worst, cols * static_cast<long long>(lines - line_no + 2));
-    }
+    lines.push_back(s.substr(pos, nl == std::string_view::npos ? s.npos : nl - pos));
     if (nl == std::string_view::npos) break;
     pos = nl + 1;
   }
-  return worst;
+  auto blank = [](std::string_view l) { return l.find_first_not_of(" \t\r") == l.npos; };
+  // run[i]: non-blank lines from line i on (one backward pass keeps this linear).
+  std::vector<long long> run(lines.size() + 1, 0);
+  for (std::size_t i = lines.size(); i-- > 0;) run[i] = blank(lines[i]) ? 0 : run[i + 1] + 1;
+  long long total = 0;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    std::string_view line = lines[i];
+    bool delimiter = line.find('-') != line.npos && line.find('|') != line.npos &&
+                     line.find_first_not_of(" \t|:-\r>") == line.npos;
+    if (!delimiter) continue;
+    long long cols = std::count(line.begin(), line.end(), '|') + 1;
+    total += cols * (run[i + 1] + 1);  // the rows below it and the header above
+  }
+  return total;
 }
 
 void move_children_before(cmark_node* from, cmark_node* anchor) {

@@ -72,6 +72,38 @@ struct DmResult {
   bool created = false;
 };
 
+// --- message content (issue 3: markdown and mentions). The chat service renders a body before
+// it reaches the store (render/render.h); the parts that depend on durable state (which
+// usernames exist, the author's role, the room's size) are settled inside the storing
+// transaction, so they cannot race with the message's own commit and need no extra read.
+
+// What the store found, inside the storing transaction, for ContentRequest::compose.
+struct ContentLookup {
+  std::optional<core::MemberRole> role;  // the author's role in the room now (nullopt: not a member)
+  std::int64_t member_count = 0;         // members of the room (when count_members was asked)
+  std::vector<Id> user_ids;              // parallel to mention_names: that active user, 0 = none
+  std::vector<bool> members;             // parallel to mention_names: that user is a member
+  const core::Mentions* previous = nullptr;  // an edit: the mentions before it; else nullptr
+};
+
+// A message's stored content beside its body.
+struct MessageContent {
+  std::string html;
+  core::Mentions mentions;
+};
+
+struct ContentRequest {
+  std::vector<std::string> mention_names;  // distinct normalised usernames (at most kMaxMentionNames)
+  bool count_members = false;              // fill ContentLookup::member_count
+  // Called once on the store thread inside the transaction; quick, must not call the store. An
+  // error fails the write with that error. Unset: the message is stored with html "" and no
+  // mentions (e.g. tools that store bodies without rendering them).
+  std::function<core::Result<MessageContent>(const ContentLookup&)> compose;
+};
+
+// Most usernames one message may ask the store to resolve; more is kInvalidArgument.
+inline constexpr int kMaxMentionNames = 50;
+
 struct NewMessage {
   Id id = 0;
   Id room_id = 0;
@@ -93,6 +125,19 @@ struct NewMessage {
   // would also let two pipelined sends of one client overtake each other). Called on a store
   // thread; must be quick and must not call the store.
   std::function<core::Status(std::optional<core::MemberRole>)> authorize;
+  // Rendered HTML and resolved mentions, composed in the transaction (after authorize).
+  ContentRequest content;
+};
+
+// An edit of a live message's body with its re-rendered content (edit_message(MessageEdit)).
+struct MessageEdit {
+  Id room_id = 0;
+  Id message_id = 0;
+  Id only_sender = 0;  // != 0: only that sender's message (kForbidden otherwise)
+  std::string body;
+  Id actor = 0;
+  std::int64_t now = 0;
+  ContentRequest content;  // compose sees the actor's role and the previous mentions
 };
 
 struct AppendResult {
@@ -324,7 +369,8 @@ class Store {
   // a reply_to outside the room. Appends from one thread are committed in call order.
   virtual void append_message(NewMessage m, Callback<AppendResult> done) = 0;
   // message.updated event. only_sender != 0 restricts to that sender (kForbidden otherwise);
-  // kNotFound for a deleted or unknown message or one in another room.
+  // kNotFound for a deleted or unknown message or one in another room. The message's html and
+  // mentions are cleared (nothing rendered them); the chat service uses edit_message(MessageEdit).
   virtual void edit_message(Id room_id, Id message_id, Id only_sender, std::string body,
                             Id actor, std::int64_t now, Callback<core::RoomEvent> done) = 0;
   // message.deleted event: body cleared, deleted_at set (tombstone).
@@ -358,6 +404,13 @@ class Store {
   virtual void set_reaction(ReactionUpdate u, Callback<ReactionResult> done);
   // Records when the user was last seen connected.
   virtual void set_last_seen(Id user_id, std::int64_t at, Callback<core::Ok> done);
+
+  // --- message content (issue 3). Not pure, as above.
+  //
+  // edit_message with the content re-rendered: as the other edit_message, plus e.content
+  // composed in the transaction (a compose error stores nothing). The message's mentions are
+  // replaced; unread mention counts follow (RoomSummary::unread_mentions).
+  virtual void edit_message(MessageEdit e, Callback<core::RoomEvent> done);
 
   // --- attachments and uploads (issue 4). Not pure, as above. A message's attachments come with
   // it from every message read (history, message_by_id, events_since, append results); deleting
@@ -440,6 +493,9 @@ inline void Store::set_reaction(ReactionUpdate, Callback<ReactionResult> done) {
 }
 inline void Store::set_last_seen(Id, std::int64_t, Callback<core::Ok> done) {
   done(core::make_error(core::Errc::kInternal, "store: last seen not supported"));
+}
+inline void Store::edit_message(MessageEdit, Callback<core::RoomEvent> done) {
+  done(core::make_error(core::Errc::kInternal, "store: message content not supported"));
 }
 inline void Store::create_attachment(NewAttachment, Callback<core::Attachment> done) {
   done(core::make_error(core::Errc::kInternal, "store: attachments not supported"));

@@ -1158,6 +1158,148 @@ TEST_P(StoreConformance, ReactionsAreToggledSequencedAndCounted) {
   EXPECT_EQ(dead.error().code, Errc::kNotFound);
 }
 
+// What a compose callback was given (ContentLookup::previous copied out: it is only valid
+// during the call).
+struct Seen {
+  ContentLookup look;
+  std::optional<core::Mentions> previous;
+};
+
+// A content request that records what the store looked up and composes a fixed result.
+ContentRequest content_for(std::vector<std::string> names, bool count_members,
+                           std::shared_ptr<Seen> seen, MessageContent result,
+                           std::optional<core::Error> fail = std::nullopt) {
+  ContentRequest req;
+  req.mention_names = std::move(names);
+  req.count_members = count_members;
+  req.compose = [seen, result, fail](const ContentLookup& look) -> core::Result<MessageContent> {
+    seen->look = look;
+    seen->look.previous = nullptr;
+    seen->previous.reset();
+    if (look.previous != nullptr) seen->previous = *look.previous;
+    if (fail) return *fail;
+    return result;
+  };
+  return req;
+}
+
+TEST_P(StoreConformance, ContentIsComposedInTheTransactionAndMentionsAreCounted) {
+  auto alice = make_user("alice");
+  auto bob = make_user("bob");
+  auto carol = make_user("carol");  // not a member
+  auto room = make_group(alice, {bob});
+  auto seen = std::make_shared<Seen>();
+
+  MessageContent c1;
+  c1.html = "<p>hi @bob</p>";
+  c1.mentions.user_ids = {bob.id, carol.id};
+  NewMessage m;
+  m.id = next_id();
+  m.room_id = room.id;
+  m.sender_id = alice.id;
+  m.client_txn_id = "c-1";
+  m.body = "hi @bob @carol @nobody";
+  m.created_at = tick();
+  m.content = content_for({"bob", "carol", "nobody"}, true, seen, c1);
+  auto r = call<AppendResult>([&](auto d) { store().append_message(m, std::move(d)); });
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(seen->look.role, core::MemberRole::kOwner);
+  EXPECT_EQ(seen->look.member_count, 2);
+  EXPECT_EQ(seen->look.user_ids, (std::vector<Id>{bob.id, carol.id, 0}));
+  EXPECT_EQ(seen->look.members, (std::vector<bool>{true, false, false}));
+  EXPECT_FALSE(seen->previous.has_value());
+  EXPECT_EQ(r->event.message->html, c1.html);
+  EXPECT_EQ(r->event.message->mentions.user_ids, c1.mentions.user_ids);
+
+  // Every read carries html and mentions.
+  auto stored = call<core::Message>([&](auto d) { store().message_by_id(m.id, std::move(d)); });
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->html, c1.html);
+  EXPECT_EQ(stored->mentions.user_ids, c1.mentions.user_ids);
+  auto events = all_events(room.id);
+  ASSERT_EQ(events.back().message->html, c1.html);
+  EXPECT_EQ(events.back().message->mentions.user_ids, c1.mentions.user_ids);
+
+  // A compose error stores nothing.
+  NewMessage refused = m;
+  refused.id = next_id();
+  refused.client_txn_id = "c-2";
+  refused.content = content_for({}, true, seen, c1,
+                                core::make_error(Errc::kMentionNotAllowed, "no @room here"));
+  auto no = call<AppendResult>([&](auto d) { store().append_message(refused, std::move(d)); });
+  ASSERT_FALSE(no.ok());
+  EXPECT_EQ(no.error().code, Errc::kMentionNotAllowed);
+  EXPECT_EQ(this->room(room.id).last_seq, r->event.seq);
+
+  // @room counts for every member but the sender, once per message.
+  MessageContent all;
+  all.html = "<p>@room</p>";
+  all.mentions.room = true;
+  all.mentions.user_ids = {bob.id};
+  NewMessage m2 = m;
+  m2.id = next_id();
+  m2.client_txn_id = "c-3";
+  m2.content = content_for({"bob"}, true, seen, all);
+  auto r2 = call<AppendResult>([&](auto d) { store().append_message(m2, std::move(d)); });
+  ASSERT_TRUE(r2.ok());
+  EXPECT_TRUE(r2->event.message->mentions.room);
+  ASSERT_TRUE(send(room, alice, "plain").ok());
+  auto mentions_of = [&](const core::User& u) {
+    auto rooms = call<std::vector<core::RoomSummary>>(
+        [&](auto d) { store().rooms_for_user(u.id, std::move(d)); });
+    return rooms->front().unread_mentions;
+  };
+  EXPECT_EQ(mentions_of(bob), 2);
+  EXPECT_EQ(mentions_of(alice), 0);
+  auto rs = call<core::ReadState>(
+      [&](auto d) { store().update_read_state(read_to(room, bob, r->event.seq), std::move(d)); });
+  ASSERT_TRUE(rs.ok());
+  EXPECT_EQ(rs->unread_mentions, 1);
+
+  // An edit recomposes with the previous mentions; its new mentions replace the old.
+  MessageEdit x;
+  x.room_id = room.id;
+  x.message_id = m2.id;
+  x.only_sender = alice.id;
+  x.body = "never mind";
+  x.actor = alice.id;
+  x.now = tick();
+  MessageContent none;
+  none.html = "<p>never mind</p>";
+  x.content = content_for({}, false, seen, none);
+  auto e = call<core::RoomEvent>([&](auto d) { store().edit_message(x, std::move(d)); });
+  ASSERT_TRUE(e.ok()) << e.error().message;
+  ASSERT_TRUE(seen->previous.has_value());
+  EXPECT_TRUE(seen->previous->room);
+  EXPECT_EQ(seen->previous->user_ids, std::vector<Id>{bob.id});
+  EXPECT_EQ(e->message->html, none.html);
+  EXPECT_TRUE(e->message->mentions.empty());
+  EXPECT_EQ(mentions_of(bob), 0);
+
+  // mark_all_read reports zero mentions left; deleting clears html and mentions.
+  auto all_read = call<std::vector<core::ReadState>>(
+      [&](auto d) { store().mark_all_read(bob.id, std::move(d)); });
+  ASSERT_TRUE(all_read.ok());
+  ASSERT_EQ(all_read->size(), 1u);
+  EXPECT_EQ(all_read->front().unread_mentions, 0);
+  auto del = call<core::RoomEvent>([&](auto d) {
+    store().delete_message(room.id, m.id, 0, alice.id, tick(), std::move(d));
+  });
+  ASSERT_TRUE(del.ok());
+  EXPECT_EQ(del->message->html, "");
+  EXPECT_TRUE(del->message->mentions.empty());
+
+  // The plain edit (no content request) leaves no stale HTML behind.
+  auto plain = send(room, bob, "**b**");
+  ASSERT_TRUE(plain.ok());
+  auto pe = call<core::RoomEvent>([&](auto d) {
+    store().edit_message(room.id, plain->event.message->id, bob.id, "c", bob.id, tick(),
+                         std::move(d));
+  });
+  ASSERT_TRUE(pe.ok());
+  EXPECT_EQ(pe->message->html, "");
+}
+
 TEST_P(StoreConformance, LastSeenOnlyMovesForward) {
   auto alice = make_user("alice");
   ASSERT_TRUE(call<core::Ok>([&](auto d) { store().set_last_seen(alice.id, 5000, std::move(d)); }).ok());

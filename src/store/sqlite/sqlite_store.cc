@@ -507,8 +507,19 @@ void SqliteStore::edit_message(Id room_id, Id message_id, Id only_sender, std::s
                                Id actor, std::int64_t now, Callback<core::RoomEvent> done) {
   write<core::RoomEvent>(std::move(done), [room_id, message_id, only_sender,
                                            body = std::move(body), actor, now](Conn& c) {
-    return q::edit_message(c, room_id, message_id, only_sender, body, actor, now);
+    MessageEdit e;
+    e.room_id = room_id;
+    e.message_id = message_id;
+    e.only_sender = only_sender;
+    e.body = body;
+    e.actor = actor;
+    e.now = now;
+    return q::edit_message(c, e);
   });
+}
+
+void SqliteStore::edit_message(MessageEdit e, Callback<core::RoomEvent> done) {
+  write<core::RoomEvent>(std::move(done), [e = std::move(e)](Conn& c) { return q::edit_message(c, e); });
 }
 
 void SqliteStore::delete_message(Id room_id, Id message_id, Id only_sender, Id actor,

@@ -88,6 +88,7 @@ class SqliteStore final : public Store {
   void append_message(NewMessage m, Callback<AppendResult> done) override;
   void edit_message(Id room_id, Id message_id, Id only_sender, std::string body, Id actor,
                     std::int64_t now, Callback<core::RoomEvent> done) override;
+  void edit_message(MessageEdit e, Callback<core::RoomEvent> done) override;
   void delete_message(Id room_id, Id message_id, Id only_sender, Id actor, std::int64_t now,
                       Callback<core::RoomEvent> done) override;
   void message_by_id(Id message_id, Callback<core::Message> done) override;

@@ -27,7 +27,7 @@ export class ParleyError extends Error {
 
 const kCodes: ReadonlySet<string> = new Set([
   'invalid_argument', 'invalid_json', 'unauthorized', 'forbidden', 'not_found', 'conflict',
-  'too_large', 'rate_limited', 'unavailable', 'internal',
+  'too_large', 'rate_limited', 'unavailable', 'internal', 'mention_not_allowed',
 ]);
 
 export function codeFromStatus(status: number): ErrorCode {

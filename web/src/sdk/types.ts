@@ -37,6 +37,13 @@ export interface Member {
   last_read_seq: number;
 }
 
+// Whom a message mentions, resolved by the server (docs/protocol.md "Mentions").
+export interface Mentions {
+  user_ids: Id[];
+  room: boolean;
+  here: boolean;
+}
+
 export interface Message {
   id: Id;
   room_id: Id;
@@ -44,6 +51,10 @@ export interface Message {
   sender_id: Id;
   client_txn_id: string | null;
   body: string;
+  // The server's rendering of `body` (docs/protocol.md "Message markup"); sanitize before use.
+  // Absent on a client's own optimistic copy until the server's version arrives.
+  html?: string;
+  mentions?: Mentions;
   reply_to: Id | null;
   created_at: number;
   edited_at: number | null;
@@ -86,6 +97,7 @@ export interface RoomSummary {
   last_read_seq: number;
   delivered_seq?: number;
   unread: number;
+  unread_mentions?: number;  // of the unread, those that mention you (by name, @room, @here)
   last_message: Message | null;
   dm_peer_id: Id | null;
   /** DMs only: the peer's positions (peer_read_seq is 0 when the peer hides read receipts). */
@@ -206,5 +218,5 @@ export interface Ack {
 /** The stable error codes of docs/protocol.md, plus client-side ones (network, queue_full). */
 export type ErrorCode =
   | 'invalid_argument' | 'invalid_json' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict'
-  | 'too_large' | 'rate_limited' | 'unavailable' | 'internal'
+  | 'too_large' | 'rate_limited' | 'unavailable' | 'internal' | 'mention_not_allowed'
   | 'network' | 'queue_full' | 'closed';

@@ -163,6 +163,23 @@ CREATE TABLE thread_follows(
   PRIMARY KEY(user_id, root_id)
 ) WITHOUT ROWID;
 )sql"},
+    // Issue 3: rendered HTML and resolved mentions beside each body. mention_ids is the
+    // message's mentioned user ids (space separated, in order) for reads; the mentions table is
+    // the same set indexed for unread mention counts; mention_flags: 1 @room, 2 @here.
+    {4, R"sql(
+ALTER TABLE messages ADD COLUMN html TEXT NOT NULL DEFAULT '';
+ALTER TABLE messages ADD COLUMN mention_ids TEXT NOT NULL DEFAULT '';
+ALTER TABLE messages ADD COLUMN mention_flags INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE mentions(
+  user_id     INTEGER NOT NULL,
+  room_id     INTEGER NOT NULL,
+  seq         INTEGER NOT NULL,              -- the message's seq
+  message_id  INTEGER NOT NULL,
+  PRIMARY KEY(user_id, room_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX mentions_message ON mentions(message_id);
+CREATE INDEX messages_mention_all ON messages(room_id, seq) WHERE mention_flags <> 0;
+)sql"},
     // Issue 4: full-text search. An FTS5 index over messages.body (external content: the text
     // lives once, in messages), kept in step by triggers inside the writing transaction, so an
     // edit or delete changes what search finds at its commit. Deleted messages are not indexed.
@@ -357,12 +374,39 @@ core::Member read_member(const Stmt& s, int o = 0) {
 
 #define MESSAGE_COLS \
   "id, room_id, seq, sender_id, client_txn_id, body, reply_to, created_at, edited_at, deleted_at, " \
-  "thread_root, edit_count, thread_replies, thread_last_id, thread_last_at"
+  "thread_root, edit_count, thread_replies, thread_last_id, thread_last_at, html, mention_ids, " \
+  "mention_flags"
 // MESSAGE_COLS of the messages table aliased `m`.
 #define MESSAGE_COLS_M \
   "m.id, m.room_id, m.seq, m.sender_id, m.client_txn_id, m.body, m.reply_to, m.created_at, " \
   "m.edited_at, m.deleted_at, m.thread_root, m.edit_count, m.thread_replies, m.thread_last_id, " \
-  "m.thread_last_at"
+  "m.thread_last_at, m.html, m.mention_ids, m.mention_flags"
+constexpr int kMentionRoom = 1;
+constexpr int kMentionHere = 2;
+
+std::string encode_ids(const std::vector<Id>& ids) {
+  std::string out;
+  for (Id id : ids) {
+    if (!out.empty()) out += ' ';
+    out += std::to_string(id);
+  }
+  return out;
+}
+
+core::Mentions decode_mentions(std::string_view ids, std::int64_t flags) {
+  core::Mentions m;
+  std::size_t pos = 0;
+  while (pos < ids.size()) {
+    auto end = ids.find(' ', pos);
+    if (end == std::string_view::npos) end = ids.size();
+    if (auto id = core::parse_id(ids.substr(pos, end - pos))) m.user_ids.push_back(*id);
+    pos = end + 1;
+  }
+  m.room = (flags & kMentionRoom) != 0;
+  m.here = (flags & kMentionHere) != 0;
+  return m;
+}
+
 core::Message read_message(const Stmt& s, int o = 0) {
   core::Message m;
   m.id = s.id(o + 0);
@@ -381,6 +425,8 @@ core::Message read_message(const Stmt& s, int o = 0) {
     // Participants are filled by decorate().
     m.thread = core::ThreadSummary{m.id, replies, s.id(o + 13), s.i64(o + 14), {}};
   }
+  m.html = s.text(o + 15);
+  m.mentions = decode_mentions(s.text_view(o + 16), s.i64(o + 17));
   return m;
 }
 
@@ -692,6 +738,22 @@ core::Status decorate(Conn& c, core::RoomEvent& e) {
     e.thread = std::move(*t);
   }
   return core::ok_status();
+}
+
+// Unread messages that mention the user: by name, or @room/@here (counted once), not deleted,
+// not their own, seq > after. As RoomSummary::unread_mentions defines it.
+core::Result<std::int64_t> unread_mention_count(Conn& c, Id room_id, Id user_id,
+                                                std::int64_t after) {
+  PARLEY_SQL(s, c,
+             "SELECT (SELECT count(*) FROM mentions x JOIN messages m ON m.id = x.message_id "
+             "        WHERE x.user_id = ?3 AND x.room_id = ?1 AND x.seq > ?2 AND m.mention_flags = 0 "
+             "        AND m.deleted_at = 0 AND m.sender_id <> ?3) "
+             "     + (SELECT count(*) FROM messages m WHERE m.room_id = ?1 AND m.seq > ?2 "
+             "        AND m.mention_flags <> 0 AND m.deleted_at = 0 AND m.sender_id <> ?3)");
+  s.bind_id(1, room_id).bind(2, after).bind_id(3, user_id);
+  auto row = step_one(s, "unread mentions");
+  if (!row) return row.take_error();
+  return s.i64(0);
 }
 
 std::string like_prefix(std::string_view prefix) {
@@ -1160,6 +1222,11 @@ core::Result<std::vector<core::RoomSummary>> rooms_for_user(Conn& c, Id user_id)
       if (!row) return row.take_error();
       rs.unread = s.i64(0);
     }
+    {
+      auto n = unread_mention_count(c, rs.room.id, user_id, rs.self.last_read_seq);
+      if (!n) return n.take_error();
+      rs.unread_mentions = *n;
+    }
     if (rs.room.kind == core::RoomKind::kDm) {
       PARLEY_SQL(s, c,
                  "SELECT m.user_id, m.delivered_seq, m.last_read_seq, u.read_receipts "
@@ -1230,6 +1297,76 @@ core::Status attach(Conn& c, const NewMessage& m, std::vector<core::Attachment>&
 
 }  // namespace
 
+namespace {
+
+std::int64_t mention_flags(const core::Mentions& m) {
+  return (m.room ? kMentionRoom : 0) | (m.here ? kMentionHere : 0);
+}
+
+core::Result<std::optional<core::MemberRole>> member_role(Conn& c, Id room_id, Id user_id) {
+  PARLEY_SQL(s, c, "SELECT role FROM members WHERE room_id = ?1 AND user_id = ?2");
+  s.bind_id(1, room_id).bind_id(2, user_id);
+  auto row = step_one(s, "member role");
+  if (!row) return row.take_error();
+  if (!*row) return std::optional<core::MemberRole>();
+  return std::optional<core::MemberRole>(
+      core::parse_member_role(s.text_view(0)).value_or(core::MemberRole::kMember));
+}
+
+// Resolves what the request asks for and lets it compose the content (html "" and no mentions
+// without a compose).
+core::Result<MessageContent> compose_content(Conn& c, Id room_id,
+                                             std::optional<core::MemberRole> role,
+                                             const ContentRequest& req,
+                                             const core::Mentions* previous) {
+  if (!req.compose) return MessageContent{};
+  if (static_cast<int>(req.mention_names.size()) > kMaxMentionNames) {
+    return make_error(Errc::kInvalidArgument, "body: too many mentions");
+  }
+  ContentLookup look;
+  look.role = role;
+  look.previous = previous;
+  look.user_ids.reserve(req.mention_names.size());
+  for (const std::string& name : req.mention_names) {
+    PARLEY_SQL(s, c,
+               "SELECT u.id, EXISTS(SELECT 1 FROM members m WHERE m.room_id = ?2 AND "
+               "m.user_id = u.id) FROM users u WHERE u.username = ?1 AND u.status = 'active'");
+    s.bind(1, name).bind_id(2, room_id);
+    auto row = step_one(s, "resolve mention");
+    if (!row) return row.take_error();
+    look.user_ids.push_back(*row ? s.id(0) : 0);
+    look.members.push_back(*row && s.i64(1) != 0);
+  }
+  if (req.count_members) {
+    PARLEY_SQL(s, c, "SELECT count(*) FROM members WHERE room_id = ?1");
+    s.bind_id(1, room_id);
+    auto row = step_one(s, "count members");
+    if (!row) return row.take_error();
+    look.member_count = s.i64(0);
+  }
+  return req.compose(look);
+}
+
+core::Status delete_mentions(Conn& c, Id message_id) {
+  PARLEY_SQL(s, c, "DELETE FROM mentions WHERE message_id = ?1");
+  s.bind_id(1, message_id);
+  return s.exec("delete mentions");
+}
+
+core::Status insert_mentions(Conn& c, Id message_id, Id room_id, std::int64_t seq,
+                             const core::Mentions& m) {
+  for (Id user : m.user_ids) {
+    PARLEY_SQL(s, c,
+               "INSERT OR IGNORE INTO mentions(user_id, room_id, seq, message_id) "
+               "VALUES(?1, ?2, ?3, ?4)");
+    s.bind_id(1, user).bind_id(2, room_id).bind(3, seq).bind_id(4, message_id);
+    if (auto st = s.exec("insert mention"); !st) return st;
+  }
+  return core::ok_status();
+}
+
+}  // namespace
+
 core::Result<AppendResult> append_message(Conn& c, const NewMessage& m) {
   if (!m.client_txn_id.empty()) {
     PARLEY_SQL(s, c,
@@ -1248,6 +1385,7 @@ core::Result<AppendResult> append_message(Conn& c, const NewMessage& m) {
       return dup;
     }
   }
+  std::optional<core::MemberRole> role;
   {
     PARLEY_SQL(s, c,
                "SELECT EXISTS(SELECT 1 FROM rooms WHERE id = ?1), "
@@ -1256,7 +1394,6 @@ core::Result<AppendResult> append_message(Conn& c, const NewMessage& m) {
     auto row = step_one(s, "check membership");
     if (!row) return row.take_error();
     if (s.i64(0) == 0) return not_found("room");
-    std::optional<core::MemberRole> role;
     if (!s.is_null(1)) {
       role = core::parse_member_role(s.text_view(1)).value_or(core::MemberRole::kMember);
     }
@@ -1288,17 +1425,24 @@ core::Result<AppendResult> append_message(Conn& c, const NewMessage& m) {
     }
     root_author = s.id(3);
   }
+  auto content = compose_content(c, m.room_id, role, m.content, nullptr);
+  if (!content) return content.take_error();
   auto seq = next_seq(c, m.room_id);
   if (!seq) return seq.take_error();
   {
     PARLEY_SQL(s, c,
                "INSERT INTO messages(id, room_id, seq, sender_id, client_txn_id, body, reply_to, "
-               "created_at, edited_at, deleted_at, thread_root) "
-               "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, 0, ?9)");
+               "created_at, edited_at, deleted_at, thread_root, html, mention_ids, mention_flags) "
+               "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, 0, ?9, ?10, ?11, ?12)");
     s.bind_id(1, m.id).bind_id(2, m.room_id).bind(3, *seq).bind_id(4, m.sender_id);
     if (!m.client_txn_id.empty()) s.bind(5, m.client_txn_id);
-    s.bind(6, m.body).bind_id(7, m.reply_to).bind(8, m.created_at).bind_id(9, m.thread_root);
+    std::string ids = encode_ids(content->mentions.user_ids);
+    s.bind(6, m.body).bind_id(7, m.reply_to).bind(8, m.created_at).bind_id(9, m.thread_root)
+        .bind(10, content->html).bind(11, ids).bind(12, mention_flags(content->mentions));
     if (auto st = s.exec("insert message"); !st) return st.take_error();
+  }
+  if (auto st = insert_mentions(c, m.id, m.room_id, *seq, content->mentions); !st) {
+    return st.take_error();
   }
   if (m.thread_root != 0) {
     if (auto st = refresh_thread(c, m.thread_root); !st) return st.take_error();
@@ -1313,6 +1457,8 @@ core::Result<AppendResult> append_message(Conn& c, const NewMessage& m) {
   msg.body = m.body;
   msg.reply_to = m.reply_to;
   msg.created_at = m.created_at;
+  msg.html = std::move(content->html);
+  msg.mentions = std::move(content->mentions);
   if (auto st = attach(c, m, msg.attachments); !st) return st.take_error();
   msg.thread_root = m.thread_root;
   AppendResult out{message_event(core::EventType::kMessageCreated, *seq, m.sender_id,
@@ -1323,21 +1469,40 @@ core::Result<AppendResult> append_message(Conn& c, const NewMessage& m) {
   return out;
 }
 
-core::Result<core::RoomEvent> edit_message(Conn& c, Id room_id, Id message_id, Id only_sender,
-                                           const std::string& body, Id actor, std::int64_t now) {
-  auto m = changeable_message(c, room_id, message_id, only_sender);
+core::Result<core::RoomEvent> edit_message(Conn& c, const MessageEdit& x) {
+  const Id room_id = x.room_id, message_id = x.message_id, actor = x.actor;
+  const std::int64_t now = x.now;
+  auto m = changeable_message(c, room_id, message_id, x.only_sender);
   if (!m) return m.take_error();
+  std::optional<core::MemberRole> role;
+  if (x.content.compose) {
+    auto r = member_role(c, room_id, actor);
+    if (!r) return r.take_error();
+    role = *r;
+  }
+  auto content = compose_content(c, room_id, role, x.content, &m->mentions);
+  if (!content) return content.take_error();
   if (auto st = save_revision(c, *m, now); !st) return st.take_error();
   {
-    PARLEY_SQL(s, c, "UPDATE messages SET body = ?2, edited_at = ?3 WHERE id = ?1");
-    s.bind_id(1, message_id).bind(2, body).bind(3, now);
+    PARLEY_SQL(s, c,
+               "UPDATE messages SET body = ?2, edited_at = ?3, html = ?4, mention_ids = ?5, "
+               "mention_flags = ?6 WHERE id = ?1");
+    std::string ids = encode_ids(content->mentions.user_ids);
+    s.bind_id(1, message_id).bind(2, x.body).bind(3, now).bind(4, content->html).bind(5, ids)
+        .bind(6, mention_flags(content->mentions));
     if (auto st = s.exec("edit message"); !st) return st.take_error();
+  }
+  if (auto st = delete_mentions(c, message_id); !st) return st.take_error();
+  if (auto st = insert_mentions(c, message_id, room_id, m->seq, content->mentions); !st) {
+    return st.take_error();
   }
   auto seq = next_seq(c, room_id);
   if (!seq) return seq.take_error();
-  m->body = body;
+  m->body = x.body;
   m->edited_at = now;
   m->edit_count += 1;
+  m->html = std::move(content->html);
+  m->mentions = std::move(content->mentions);
   auto e = message_event(core::EventType::kMessageUpdated, *seq, actor, now, std::move(*m));
   if (auto st = insert_event(c, e); !st) return st.take_error();
   if (auto st = decorate(c, e); !st) return st.take_error();
@@ -1349,10 +1514,15 @@ core::Result<core::RoomEvent> delete_message(Conn& c, Id room_id, Id message_id,
   auto m = changeable_message(c, room_id, message_id, only_sender);
   if (!m) return m.take_error();
   {
-    PARLEY_SQL(s, c, "UPDATE messages SET body = '', deleted_at = ?2 WHERE id = ?1");
+    PARLEY_SQL(s, c,
+               "UPDATE messages SET body = '', html = '', mention_ids = '', mention_flags = 0, "
+               "deleted_at = ?2 WHERE id = ?1");
     s.bind_id(1, message_id).bind(2, now);
     if (auto st = s.exec("delete message"); !st) return st.take_error();
   }
+  if (auto st = delete_mentions(c, message_id); !st) return st.take_error();
+  m->html.clear();
+  m->mentions = {};
   {
     // The blobs go with the sweeper once no other attachment refers to them.
     PARLEY_SQL(s, c, "DELETE FROM attachments WHERE message_id = ?1");
@@ -1588,6 +1758,9 @@ core::Result<core::ReadState> update_read_state(Conn& c, const ReadUpdate& u) {
   auto unread = unread_count(c, u.room_id, u.user_id, read);
   if (!unread) return unread.take_error();
   out.unread = *unread;
+  auto mentions = unread_mention_count(c, u.room_id, u.user_id, read);
+  if (!mentions) return mentions.take_error();
+  out.unread_mentions = *mentions;
   return out;
 }
 
@@ -1634,6 +1807,9 @@ core::Result<std::vector<core::ReadState>> mark_all_read(Conn& c, Id user_id) {
     auto unread = unread_count(c, st.room_id, user_id, st.last_read_seq);
     if (!unread) return unread.take_error();
     st.unread = *unread;
+    auto mentions = unread_mention_count(c, st.room_id, user_id, st.last_read_seq);
+    if (!mentions) return mentions.take_error();
+    st.unread_mentions = *mentions;
   }
   std::sort(out.begin(), out.end(),
             [](const core::ReadState& a, const core::ReadState& b) { return a.room_id < b.room_id; });

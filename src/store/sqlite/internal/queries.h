@@ -54,9 +54,7 @@ core::Result<core::RoomEvent> update_room(Conn& c, core::Id room_id,
                                           const std::optional<std::string>& topic,
                                           core::Id actor, std::int64_t now);
 core::Result<AppendResult> append_message(Conn& c, const NewMessage& m);
-core::Result<core::RoomEvent> edit_message(Conn& c, core::Id room_id, core::Id message_id,
-                                           core::Id only_sender, const std::string& body,
-                                           core::Id actor, std::int64_t now);
+core::Result<core::RoomEvent> edit_message(Conn& c, const MessageEdit& e);
 core::Result<core::RoomEvent> delete_message(Conn& c, core::Id room_id, core::Id message_id,
                                              core::Id only_sender, core::Id actor,
                                              std::int64_t now);
