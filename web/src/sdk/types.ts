@@ -111,6 +111,7 @@ export interface ReadState {
   last_read_seq: number;
   delivered_seq: number;
   unread: number;
+  unread_mentions?: number;  // of the unread, those that mention you
 }
 
 /** A DM member's positions changed (ephemeral). */
