@@ -2366,8 +2366,7 @@ core::Result<std::vector<SearchHit>> search(Conn& c, const SearchQuery& q) {
       "SELECT room_id, 9223372036854775807 AS s FROM members WHERE user_id = ?1 "
       "UNION ALL SELECT room_id, left_seq FROM past_members WHERE user_id = ?1) "
       "GROUP BY room_id) "
-      "SELECT m.id, m.room_id, m.seq, m.sender_id, m.client_txn_id, m.body, m.reply_to, "
-      "m.created_at, m.edited_at, m.deleted_at, r.kind, r.name, ";
+      "SELECT " MESSAGE_COLS_M ", r.kind, r.name, ";
   if (by_fts) {
     sql += "snippet(message_fts, 0, char(1), char(2), '…', " + std::to_string(kSnippetTokens) +
            "), ";
@@ -2431,11 +2430,11 @@ core::Result<std::vector<SearchHit>> search(Conn& c, const SearchQuery& q) {
   int rc;
   while ((rc = s.step()) == SQLITE_ROW) {
     SearchHit h;
-    h.message = read_message(s, 0);
-    h.room_kind = parse_kind(s.text_view(10));
-    h.room_name = s.text(11);
-    h.snippet = s.text(12);
-    h.score = sqlite3_column_double(*prepared, 13);
+    h.message = read_message(s, 0);  // MESSAGE_COLS_M: 18 columns
+    h.room_kind = parse_kind(s.text_view(18));
+    h.room_name = s.text(19);
+    h.snippet = s.text(20);
+    h.score = sqlite3_column_double(*prepared, 21);
     out.push_back(std::move(h));
   }
   if (rc != SQLITE_DONE) {
