@@ -157,12 +157,19 @@ void ThreadService::mark_thread_read(const auth::Actor& who, Id room_id, Id root
                     [&store, who, room_id, root_id, seq,
                      done = std::move(done)](core::Result<Access> a) mutable {
                       if (!a) return done(a.take_error());
-                      store.mark_thread_read(
-                          root_id, who.user_id, seq.value_or(-1),
-                          [room_id, done = std::move(done)](core::Result<core::FollowedThread> t) {
-                            if (t && t->room_id != room_id) return done(thread_not_found());
-                            done(std::move(t));
-                          });
+                      // The root must be of this room before anything is written.
+                      store.message_by_id(root_id, [&store, who, room_id, root_id, seq,
+                                                    done = std::move(done)](
+                                                       core::Result<core::Message> root) mutable {
+                        if (!root && root.error().code != Errc::kNotFound) {
+                          return done(root.take_error());
+                        }
+                        if (!root || root->room_id != room_id || root->thread_root != 0) {
+                          return done(thread_not_found());
+                        }
+                        store.mark_thread_read(root_id, who.user_id, seq.value_or(-1),
+                                               std::move(done));
+                      });
                     });
 }
 

@@ -239,8 +239,9 @@ struct RoomSummary {
   Room room;
   Member self;
   std::optional<Message> last_message;
-  std::int64_t unread = 0;      // messages (not deleted, not mine) with seq > last_read_seq
-  std::int64_t unread_mentions = 0;  // of those, the ones mentioning me, @room or @here
+  std::int64_t unread = 0;      // timeline messages (not deleted, not mine, not thread replies)
+                                // with seq > last_read_seq
+  std::int64_t unread_mentions = 0;  // messages after last_read_seq mentioning me, @room or @here
   std::vector<Id> dm_peers;     // for DMs: the other member
   // For DMs: the peer's positions (read is 0 when the peer does not share read receipts).
   std::int64_t peer_delivered_seq = 0;

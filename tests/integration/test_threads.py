@@ -167,6 +167,9 @@ class ThreadsTest(Base):
         self.assertEqual(hist[0]["thread"]["last_reply_id"], r3["id"])
         self.assertEqual(hist[0]["thread"]["participants"], [bob.id, carol.id])
         self.assertIsNone(hist[1]["thread"])
+        rooms = {r["room"]["id"]: r for r in dave.get("/api/v1/rooms").json["rooms"]}
+        self.assertEqual(rooms[rid]["unread"], 2, "thread replies do not count in the room's unread")
+        self.assertEqual(rooms[rid]["last_message"]["id"], plain["id"])
 
         # The thread by REST, paged.
         page = dave.get(f"/api/v1/rooms/{rid}/threads/{root['id']}?limit=2")
@@ -186,6 +189,9 @@ class ThreadsTest(Base):
                          [(root["id"], 3)])
         r = alice.post(f"/api/v1/rooms/{rid}/threads/{root['id']}/read", {})
         self.assertEqual((r.status, r.json["thread"]["unread"]), (200, 0), r)
+        other = alice.create_room()
+        assert_problem(self, alice.post(f"/api/v1/rooms/{other['id']}/threads/{root['id']}/read", {}),
+                       404, "not_found")
         self.assertEqual(carol.get("/api/v1/users/me/threads").json["threads"][0]["unread"], 1)
         self.assertEqual(dave.get("/api/v1/users/me/threads").json["threads"], [])
         r = dave.post(f"/api/v1/rooms/{rid}/threads/{root['id']}/follow")

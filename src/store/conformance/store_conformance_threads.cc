@@ -183,6 +183,15 @@ TEST_P(StoreConformance, ThreadRepliesKeepTheRootSummaryAndStayOutOfTheTimeline)
   auto plain = send(room, carol, "not in a thread");
   ASSERT_TRUE(plain.ok());
 
+  // Room summaries count and show timeline messages only: replies are the thread's business.
+  auto rooms = call<std::vector<core::RoomSummary>>(
+      [&](auto d) { store().rooms_for_user(bob.id, std::move(d)); });
+  ASSERT_TRUE(rooms.ok());
+  ASSERT_EQ(rooms->size(), 1u);
+  EXPECT_EQ((*rooms)[0].unread, 2);  // the root and the plain message, not carol's reply
+  ASSERT_TRUE((*rooms)[0].last_message.has_value());
+  EXPECT_EQ((*rooms)[0].last_message->id, plain->event.message->id);
+
   // The timeline has the root (with its summary) and the plain message, not the replies.
   HistoryQuery timeline;
   timeline.room_id = room.id;

@@ -1204,7 +1204,7 @@ core::Result<std::vector<core::RoomSummary>> rooms_for_user(Conn& c, Id user_id)
     {
       PARLEY_SQL(s, c,
                  "SELECT " MESSAGE_COLS " FROM messages WHERE room_id = ?1 AND deleted_at = 0 "
-                 "ORDER BY seq DESC LIMIT 1");
+                 "AND thread_root = 0 ORDER BY seq DESC LIMIT 1");
       s.bind_id(1, rs.room.id);
       auto row = step_one(s, "last message");
       if (!row) return row.take_error();
@@ -1212,11 +1212,12 @@ core::Result<std::vector<core::RoomSummary>> rooms_for_user(Conn& c, Id user_id)
     }
     if (rs.last_message) {
       if (auto st = load_attachments(c, *rs.last_message); !st) return st.take_error();
+      if (auto st = decorate(c, *rs.last_message); !st) return st.take_error();
     }
     {
       PARLEY_SQL(s, c,
                  "SELECT count(*) FROM messages WHERE room_id = ?1 AND seq > ?2 "
-                 "AND deleted_at = 0 AND sender_id <> ?3");
+                 "AND deleted_at = 0 AND sender_id <> ?3 AND thread_root = 0");
       s.bind_id(1, rs.room.id).bind(2, rs.self.last_read_seq).bind_id(3, user_id);
       auto row = step_one(s, "unread");
       if (!row) return row.take_error();
@@ -1696,7 +1697,7 @@ namespace {
 core::Result<std::int64_t> unread_count(Conn& c, Id room_id, Id user_id, std::int64_t after) {
   PARLEY_SQL(s, c,
              "SELECT count(*) FROM messages WHERE room_id = ?1 AND seq > ?2 "
-             "AND deleted_at = 0 AND sender_id <> ?3");
+             "AND deleted_at = 0 AND sender_id <> ?3 AND thread_root = 0");
   s.bind_id(1, room_id).bind(2, after).bind_id(3, user_id);
   auto row = step_one(s, "unread");
   if (!row) return row.take_error();
