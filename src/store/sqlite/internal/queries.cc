@@ -559,6 +559,14 @@ core::Result<core::Message> load_message(Conn& c, Id message_id) {
   return m;
 }
 
+// kForbidden unless user_id is a member of room_id (checked in the caller's transaction).
+core::Status require_member(Conn& c, Id room_id, Id user_id) {
+  auto member = exists(c, kIsMember, room_id, user_id);
+  if (!member) return member.take_error();
+  if (!*member) return make_error(Errc::kForbidden, "not a member of the room");
+  return core::Ok{};
+}
+
 // The message a room-scoped edit or delete may change.
 core::Result<core::Message> changeable_message(Conn& c, Id room_id, Id message_id,
                                                Id only_sender) {
@@ -1836,14 +1844,9 @@ core::Result<core::MessageReceipts> message_receipts(Conn& c, Id room_id, std::i
 }
 
 core::Result<ReactionResult> set_reaction(Conn& c, const ReactionUpdate& u) {
-  {
-    auto member = exists(c, kIsMember, u.room_id, u.user_id);
-    if (!member) return member.take_error();
-    if (!*member) return make_error(Errc::kForbidden, "not a member of the room");
-  }
-  auto m = load_message(c, u.message_id);
+  if (auto st = require_member(c, u.room_id, u.user_id); !st) return st.take_error();
+  auto m = changeable_message(c, u.room_id, u.message_id, /*only_sender=*/0);
   if (!m) return m.take_error();
-  if (m->room_id != u.room_id || m->deleted_at != 0) return not_found("message");
   if (u.add) {
     PARLEY_SQL(s, c,
                "SELECT count(DISTINCT emoji), sum(emoji = ?2) FROM reactions WHERE message_id = ?1");
@@ -1907,14 +1910,9 @@ core::Result<core::Ok> set_last_seen(Conn& c, Id user_id, std::int64_t at) {
 // Pins, threads, edit history
 
 core::Result<PinResult> set_pin(Conn& c, const PinUpdate& u) {
-  {
-    auto member = exists(c, kIsMember, u.room_id, u.user_id);
-    if (!member) return member.take_error();
-    if (!*member) return make_error(Errc::kForbidden, "not a member of the room");
-  }
-  auto m = load_message(c, u.message_id);
+  if (auto st = require_member(c, u.room_id, u.user_id); !st) return st.take_error();
+  auto m = changeable_message(c, u.room_id, u.message_id, /*only_sender=*/0);
   if (!m) return m.take_error();
-  if (m->room_id != u.room_id || m->deleted_at != 0) return not_found("message");
   if (u.pin) {
     PARLEY_SQL(s, c,
                "SELECT count(*), sum(message_id = ?2) FROM pins WHERE room_id = ?1");
@@ -1993,11 +1991,7 @@ core::Result<std::int64_t> thread_unread(Conn& c, Id root_id, Id user_id, std::i
 }  // namespace
 
 core::Result<bool> set_thread_follow(Conn& c, const FollowUpdate& u) {
-  {
-    auto member = exists(c, kIsMember, u.room_id, u.user_id);
-    if (!member) return member.take_error();
-    if (!*member) return make_error(Errc::kForbidden, "not a member of the room");
-  }
+  if (auto st = require_member(c, u.room_id, u.user_id); !st) return st.take_error();
   auto root = load_message(c, u.root_id);
   if (!root) return root.take_error();
   // Unfollowing the thread of a since deleted root is allowed; following it is not.
