@@ -88,6 +88,15 @@ json::object wrap(std::string_view key, json::value v) {
   return o;
 }
 
+// Each item through api::to_json, as one JSON array (list responses).
+template <class Range>
+json::array to_json_array(const Range& items) {
+  json::array a;
+  a.reserve(std::size(items));
+  for (const auto& item : items) a.push_back(api::to_json(item));
+  return a;
+}
+
 std::string truncate_utf8(std::string_view s, std::size_t max) {
   if (s.size() <= max) return std::string(s);
   std::size_t n = max;
@@ -384,9 +393,7 @@ void Api::Impl::add_room_routes() {
   get("/api/v1/rooms", Access::kAuthenticated, [this](CallPtr c) {
     deps.chat.list_rooms(c->actor(), [c](core::Result<std::vector<core::RoomSummary>> r) {
       if (c->failed(r)) return;
-      json::array a;
-      for (const auto& s : *r) a.push_back(api::to_json(s));
-      c->reply_json(200, wrap("rooms", std::move(a)));
+      c->reply_json(200, wrap("rooms", to_json_array(*r)));
     });
   });
 
@@ -532,8 +539,7 @@ void Api::Impl::add_message_routes() {
                               m.erase(m.begin());
                             }
                           }
-                          json::array a;
-                          for (const auto& msg : m) a.push_back(api::to_json(msg));
+                          json::array a = to_json_array(m);
                           json::object o;
                           o["messages"] = std::move(a);
                           o["has_more_before"] = paging_forward ? has_cursor : extra;
@@ -567,8 +573,7 @@ void Api::Impl::add_message_routes() {
                 c->actor(), newer,
                 [c, window, more_before](core::Result<std::vector<core::Message>> after) {
                   if (c->failed(after)) return;
-                  json::array a;
-                  for (const auto& msg : *window) a.push_back(api::to_json(msg));
+                  json::array a = to_json_array(*window);
                   json::object o;
                   o["messages"] = std::move(a);
                   o["has_more_before"] = more_before;
@@ -653,9 +658,7 @@ void Api::Impl::add_message_routes() {
     deps.chat.events_since(c->actor(), *id, *after_seq, static_cast<int>(*limit),
                            [c](core::Result<std::vector<core::RoomEvent>> r) {
                              if (c->failed(r)) return;
-                             json::array a;
-                             for (const auto& e : *r) a.push_back(api::to_json(e));
-                             c->reply_json(200, wrap("events", std::move(a)));
+                             c->reply_json(200, wrap("events", to_json_array(*r)));
                            });
   });
 }
@@ -705,9 +708,7 @@ void Api::Impl::add_live_routes() {
   post("/api/v1/users/me/read-all", Access::kAuthenticated, [this](CallPtr c) {
     deps.chat.live().mark_all_read(c->actor(), [c](core::Result<std::vector<core::ReadState>> r) {
       if (c->failed(r)) return;
-      json::array a;
-      for (const auto& s : *r) a.push_back(api::to_json(s));
-      c->reply_json(200, wrap("rooms", std::move(a)));
+      c->reply_json(200, wrap("rooms", to_json_array(*r)));
     });
   });
 
@@ -764,9 +765,7 @@ void Api::Impl::add_thread_routes() {
     if (c->failed(id)) return;
     deps.chat.threads().pins(c->actor(), *id, [c](core::Result<std::vector<core::Pin>> r) {
       if (c->failed(r)) return;
-      json::array a;
-      for (const auto& p : *r) a.push_back(api::to_json(p));
-      c->reply_json(200, wrap("pins", std::move(a)));
+      c->reply_json(200, wrap("pins", to_json_array(*r)));
     });
   });
 
@@ -820,8 +819,7 @@ void Api::Impl::add_thread_routes() {
               m.erase(m.begin());
             }
           }
-          json::array a;
-          for (const auto& msg : m) a.push_back(api::to_json(msg));
+          json::array a = to_json_array(m);
           json::object o;
           o["root"] = api::to_json(r->root);
           o["messages"] = std::move(a);
@@ -870,9 +868,7 @@ void Api::Impl::add_thread_routes() {
         c->actor(), static_cast<int>(*limit),
         [c](core::Result<std::vector<core::FollowedThread>> r) {
           if (c->failed(r)) return;
-          json::array a;
-          for (const auto& t : *r) a.push_back(api::to_json(t));
-          c->reply_json(200, wrap("threads", std::move(a)));
+          c->reply_json(200, wrap("threads", to_json_array(*r)));
         });
   });
 
@@ -885,10 +881,7 @@ void Api::Impl::add_thread_routes() {
         deps.chat.threads().edit_history(c->actor(), *id, *mid,
                                          [c](core::Result<chat::EditHistory> r) {
                                            if (c->failed(r)) return;
-                                           json::array a;
-                                           for (const auto& v : r->revisions) {
-                                             a.push_back(api::to_json(v));
-                                           }
+                                           json::array a = to_json_array(r->revisions);
                                            json::object o;
                                            o["message"] = api::to_json(r->message);
                                            o["revisions"] = std::move(a);
