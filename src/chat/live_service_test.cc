@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "chat/testing/fixture.h"
 #include "core/testing/wait.h"
 #include <unistd.h>
 
@@ -49,15 +50,8 @@ using test::wait;
 class LiveServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("parley-live-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    store::SqliteConfig cfg;
-    cfg.path = (dir_ / "parley.db").string();
-    cfg.synchronous = "normal";
-    store_ = std::move(store::SqliteStore::open(cfg, nullptr).value());
+    dir_ = test::fresh_test_dir("live");
+    store_ = test::open_test_store(dir_);
     chat_ = std::make_unique<ChatService>(ChatService::Deps{*store_, pub_, clock_, ids_},
                                           ChatConfig{});
     live_ = std::make_unique<LiveService>(LiveService::Deps{*store_, pub_, clock_});
@@ -73,14 +67,7 @@ class LiveServiceTest : public ::testing::Test {
   }
 
   auth::Actor make_user(const std::string& name) {
-    store::NewUser u;
-    u.id = ids_.next();
-    u.username = name;
-    u.display_name = name;
-    u.password_hash = "x";
-    u.created_at = clock_.now_ms();
-    auto user = wait<core::User>([&](auto done) { store_->create_user(u, std::move(done)); });
-    return auth::Actor{user->id, core::Role::kUser, 0, name};
+    return test::make_test_user(*store_, ids_, clock_, name);
   }
 
   core::Room group(const auth::Actor& owner, std::vector<Id> members) {

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "chat/chat_service.h"
+#include "chat/testing/fixture.h"
 #include "core/testing/wait.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -31,15 +32,8 @@ class NullPublisher final : public Publisher {
 class SearchServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("parley-search-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    store::SqliteConfig cfg;
-    cfg.path = (dir_ / "parley.db").string();
-    cfg.synchronous = "normal";
-    store_ = std::move(store::SqliteStore::open(cfg, nullptr).value());
+    dir_ = test::fresh_test_dir("search");
+    store_ = test::open_test_store(dir_);
     ChatConfig config;
     config.search = SearchConfig{600, 1000};
     chat_ = std::make_unique<ChatService>(ChatService::Deps{*store_, pub_, clock_, ids_}, config);
@@ -54,14 +48,7 @@ class SearchServiceTest : public ::testing::Test {
   }
 
   auth::Actor make_user(const std::string& name) {
-    store::NewUser u;
-    u.id = ids_.next();
-    u.username = name;
-    u.display_name = name;
-    u.password_hash = "x";
-    u.created_at = clock_.now_ms();
-    auto user = wait<core::User>([&](auto done) { store_->create_user(u, std::move(done)); });
-    return auth::Actor{user->id, core::Role::kUser, 0, name};
+    return test::make_test_user(*store_, ids_, clock_, name);
   }
   core::Room group(const auth::Actor& owner, std::vector<Id> members, std::string name = "team") {
     CreateGroupRequest req{std::move(name), "", std::move(members)};
