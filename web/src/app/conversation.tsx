@@ -242,12 +242,15 @@ function EditBox({ initial, onSave, onCancel }: { initial: string; onSave: (b: s
   const [text, setText] = useState(initial);
   const ref = useRef<HTMLTextAreaElement>(null);
   useEffect(() => { const t = ref.current!; t.focus(); t.setSelectionRange(t.value.length, t.value.length); }, []);
+  // Save what the textarea holds now: a key press can arrive before the re-render that follows
+  // the last input event, while `text` still holds the previous value.
+  const save = () => { const v = ref.current?.value ?? text; if (v.trim()) onSave(v); };
   return (
-    <form class="edit-box" onSubmit={(e) => { e.preventDefault(); if (text.trim()) onSave(text); }}>
+    <form class="edit-box" onSubmit={(e) => { e.preventDefault(); save(); }}>
       <textarea ref={ref} aria-label="Edit message" value={text} rows={2} onInput={(e) => setText(e.currentTarget.value)}
                 onKeyDown={(e) => {
                   if (e.key === 'Escape') { e.preventDefault(); onCancel(); }
-                  if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); if (text.trim()) onSave(text); }
+                  if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); save(); }
                 }} />
       <div class="edit-actions">
         <span class="muted">Escape to cancel · Enter to save</span>
