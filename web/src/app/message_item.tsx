@@ -1,0 +1,177 @@
+// app/message_item.tsx: one message in the conversation timeline (header or continuation,
+// reply quote, body, edited marker, delivery tick, reactions, thread link, actions: react,
+// reply, thread, pin, read by, edit, delete), the in-place edit box, and a pending send from
+// the outbox. Kept apart from the list (message_list.tsx) so what a message shows can grow
+// (attachments, ...) without touching scrolling.
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import type { Id, Message, PendingSend } from '../sdk';
+import { Avatar } from './avatar';
+import { formatBody } from './format_body';
+import { timeLabel, type Tick } from './messages';
+import { Reactions, ReactButton } from './reactions';
+import { errorText, type AppStore } from './store';
+
+export interface ItemProps {
+  store: AppStore; room: Id; m: Message; dayBreak: string | null; continued: boolean; mine: boolean;
+  editing: boolean; canModerate: boolean; tick: Tick | null; group: boolean; onReply: () => void; onEdit: () => void; onEditDone: () => void;
+}
+
+export function MessageItem({ store, room, m, dayBreak, continued, mine, editing, canModerate, tick, group, onReply, onEdit, onEditDone }: ItemProps) {
+  const [confirming, setConfirming] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [readBy, setReadBy] = useState<string | null>(null);
+  void store.pins.value;
+  const pinned = store.isPinned(room, m.id);
+  const name = store.displayName(m.sender_id);
+  const deleted = m.deleted_at !== null;
+  const parent = m.reply_to ? store.findMessage(room, m.reply_to) : undefined;
+  const html = useMemo(() => (deleted ? '' : formatBody(m.body)), [m.body, deleted]);
+
+  return (
+    <>
+      {dayBreak && <li class="day"><span>{dayBreak}</span></li>}
+      <li class={`msg${continued ? ' continued' : ''}${mine ? ' mine' : ''}${deleted ? ' deleted' : ''}`}
+          data-seq={m.seq} data-testid="message" tabIndex={-1}>
+        <div class="msg-gutter">
+          {continued ? <time class="msg-time-hover" dateTime={new Date(m.created_at).toISOString()}>{timeLabel(m.created_at)}</time>
+            : <Avatar id={m.sender_id} name={name} size={36} />}
+        </div>
+        <div class="msg-main">
+          {!continued && (
+            <div class="msg-head">
+              <strong class="msg-author">{name}</strong>
+              <time dateTime={new Date(m.created_at).toISOString()}>{timeLabel(m.created_at)}</time>
+              {pinned && <span class="pinned-mark" data-testid="pinned">Pinned</span>}
+            </div>
+          )}
+          {m.reply_to && (
+            <div class="reply-quote">
+              <span class="reply-author">{parent ? store.displayName(parent.sender_id) : 'Reply'}</span>
+              <span class="reply-text">{parent ? (parent.deleted_at !== null ? 'Message deleted' : parent.body.slice(0, 160)) : 'Original message not loaded'}</span>
+            </div>
+          )}
+          {editing ? (
+            <EditBox initial={m.body} onCancel={onEditDone} onSave={async (body) => {
+              try { await store.edit(room, m.id, body); onEditDone(); } catch (e) { setError(errorText(e)); }
+            }} />
+          ) : deleted ? (
+            <p class="msg-body tombstone">This message was deleted.</p>
+          ) : (
+            <div class="msg-body-row">
+              <div class="msg-body" dangerouslySetInnerHTML={{ __html: html }} />
+              {m.edited_at !== null && <span class="edited" title={`Edited ${new Date(m.edited_at).toLocaleString()}`}>(edited)</span>}
+              {tick && <TickMark tick={tick} />}
+            </div>
+          )}
+          {!deleted && <Reactions store={store} room={room} m={m} />}
+          {m.thread && m.thread.reply_count > 0 && (
+            <button type="button" class="thread-link" onClick={() => void store.openThread(room, m)}>
+              {m.thread.reply_count} {m.thread.reply_count === 1 ? 'reply' : 'replies'}
+              {m.thread.last_reply_at && <span class="muted"> · last {timeLabel(m.thread.last_reply_at)}</span>}
+            </button>
+          )}
+          {readBy !== null && <ReadBy store={store} text={readBy} onClose={() => setReadBy(null)} />}
+          {error && <p class="form-error" role="alert">{error}</p>}
+        </div>
+        {!deleted && !editing && (
+          <div class="msg-actions" role="toolbar" aria-label={`Actions for message from ${name}`}>
+            <ReactButton store={store} room={room} m={m} />
+            <button type="button" onClick={onReply} aria-label="Reply">Reply</button>
+            {!m.thread_root && <button type="button" onClick={() => void store.openThread(room, m)} title="Reply in thread">Thread</button>}
+            <button type="button" onClick={() => void store.setPinned(room, m.id, !pinned)}>{pinned ? 'Unpin' : 'Pin'}</button>
+            {mine && group && <button type="button" onClick={async () => {
+              try {
+                const r = await store.receipts(room, m.id);
+                const names = (ids: string[]) => ids.map((x) => store.displayName(x)).join(', ');
+                const unreadOnly = r.delivered_to.filter((x) => !r.read_by.includes(x));
+                setReadBy(r.read_count === 0 && r.delivered_count === 0 ? 'Not delivered to anyone yet.'
+                  : `Read by ${r.read_count}${r.read_count ? `: ${names(r.read_by)}` : ''}` +
+                    (unreadOnly.length ? ` · Delivered to ${names(unreadOnly)}` : ''));
+              } catch (e) { setError(errorText(e)); }
+            }}>Read by</button>}
+            {mine && <button type="button" onClick={onEdit} aria-label="Edit">Edit</button>}
+            {(mine || canModerate) && (confirming ? (
+              <>
+                <button type="button" class="danger" onClick={async () => {
+                  try { await store.remove(room, m.id); } catch (e) { setError(errorText(e)); }
+                  setConfirming(false);
+                }}>Confirm delete</button>
+                <button type="button" onClick={() => setConfirming(false)}>Cancel</button>
+              </>
+            ) : (
+              <button type="button" onClick={() => setConfirming(true)} aria-label="Delete">Delete</button>
+            ))}
+          </div>
+        )}
+      </li>
+    </>
+  );
+}
+
+function EditBox({ initial, onSave, onCancel }: { initial: string; onSave: (b: string) => void; onCancel: () => void }) {
+  const [text, setText] = useState(initial);
+  const ref = useRef<HTMLTextAreaElement>(null);
+  useEffect(() => { const t = ref.current!; t.focus(); t.setSelectionRange(t.value.length, t.value.length); }, []);
+  // Save what the textarea holds now: a key press can arrive before the re-render that follows
+  // the last input event, while `text` still holds the previous value.
+  const save = () => { const v = ref.current?.value ?? text; if (v.trim()) onSave(v); };
+  return (
+    <form class="edit-box" onSubmit={(e) => { e.preventDefault(); save(); }}>
+      <textarea ref={ref} aria-label="Edit message" value={text} rows={2} onInput={(e) => setText(e.currentTarget.value)}
+                onKeyDown={(e) => {
+                  if (e.key === 'Escape') { e.preventDefault(); onCancel(); }
+                  if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); save(); }
+                }} />
+      <div class="edit-actions">
+        <span class="muted">Escape to cancel · Enter to save</span>
+        <button type="button" class="ghost" onClick={onCancel}>Cancel</button>
+        <button type="submit" class="primary">Save</button>
+      </div>
+    </form>
+  );
+}
+
+export function PendingItem({ store, p }: { store: AppStore; p: PendingSend }) {
+  const me = store.me.value!;
+  const failed = p.state === 'failed';
+  return (
+    <li class={`msg mine pending${failed ? ' failed' : ''}`} data-testid="pending-message">
+      <div class="msg-gutter"><Avatar id={me.id} name={me.display_name || me.username} size={36} /></div>
+      <div class="msg-main">
+        <div class="msg-head">
+          <strong class="msg-author">{me.display_name || me.username}</strong>
+          <span class="muted">{failed ? 'Not sent' : store.connection.value === 'connected' ? 'Sending…' : 'Waiting for connection…'}</span>
+        </div>
+        <div class="msg-body" dangerouslySetInnerHTML={{ __html: formatBody(p.body) }} />
+        {failed && (
+          <p class="form-error" role="alert">
+            {p.error?.message ?? 'Could not send.'}{' '}
+            <button class="link" type="button" onClick={() => store.resend(p.client_txn_id)}>Retry</button>{' '}
+            <button class="link" type="button" onClick={() => store.discard(p.client_txn_id)}>Discard</button>
+          </p>
+        )}
+      </div>
+    </li>
+  );
+}
+
+const kTickLabel: Record<Tick, string> = { sent: 'Sent', delivered: 'Delivered', read: 'Read' };
+
+function TickMark({ tick }: { tick: Tick }) {
+  return (
+    <span class={`tick ${tick}`} data-tick={tick} title={kTickLabel[tick]} role="img" aria-label={kTickLabel[tick]}>
+      <svg viewBox="0 0 20 12" width="18" height="12" aria-hidden="true">
+        <path d="M1 6.5l3.5 3.5L11 2" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round" />
+        {tick !== 'sent' && <path d="M8 9.5l.5.5L15 2" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round" />}
+      </svg>
+    </span>
+  );
+}
+
+function ReadBy({ text, onClose }: { store: AppStore; text: string; onClose: () => void }) {
+  return (
+    <p class="read-by" role="status" data-testid="read-by">{text}
+      <button class="link" type="button" onClick={onClose} aria-label="Close read receipts">Close</button>
+    </p>
+  );
+}
