@@ -196,6 +196,18 @@ describe('Gateway', () => {
     expect(gw.outbox.size).toBe(0);
   });
 
+  it('sends the ids of a message\'s attachments, kept on the pending entry for an optimistic view', () => {
+    const { gw, last, handshake } = setup();
+    gw.start();
+    handshake([summary('r', 0)]);
+    const att = (id: string) => ({ id, name: `${id}.png`, mime: 'image/png', kind: 'image' as const, size: 1, sha256: '',
+                                   width: 1, height: 1, url: `/a/${id}`, thumbnail_url: null, preview_url: null });
+    const e = gw.send('r', '', null, [att('a1'), att('a2')]);
+    expect(e.attachments.map((a) => a.id)).toEqual(['a1', 'a2']);
+    const sent = last().sent.filter((f) => f.op === 'send').map((f) => f.d);
+    expect(sent).toEqual([{ room_id: 'r', client_txn_id: e.client_txn_id, body: '', attachments: ['a1', 'a2'] }]);
+  });
+
   it('resends unacknowledged sends with the same client_txn_id after a drop', () => {
     const { gw, timers, last, handshake } = setup();
     gw.start();

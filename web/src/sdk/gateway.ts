@@ -20,7 +20,7 @@ import { Emitter, Observable } from './observable';
 import { Outbox, type PendingSend } from './outbox';
 import { RoomSync } from './room_sync';
 import {
-  kRoomEventTypes, type Ack, type Id, type PresenceFrame, type ReadState, type Ready, type Receipt, type RoomEvent,
+  kRoomEventTypes, type Ack, type Attachment, type Id, type PresenceFrame, type ReadState, type Ready, type Receipt, type RoomEvent,
   type RoomSummary, type TypingFrame,
 } from './types';
 
@@ -166,10 +166,11 @@ export class Gateway extends Emitter<GatewayEvents> {
 
   /**
    * Queues a message and sends it at once when connected. Returns the pending entry; its
-   * client_txn_id matches the ack and the message.created echo.
+   * client_txn_id matches the ack and the message.created echo. `attachments` are uploads
+   * (RestClient.upload) the message carries, at most 10.
    */
-  send(room: Id, body: string, replyTo: Id | null = null): PendingSend {
-    const entry = this.outbox.add(room, body, replyTo);
+  send(room: Id, body: string, replyTo: Id | null = null, attachments: readonly Attachment[] = []): PendingSend {
+    const entry = this.outbox.add(room, body, replyTo, undefined, attachments);
     this.flush();
     return entry;
   }
@@ -411,6 +412,7 @@ export class Gateway extends Emitter<GatewayEvents> {
     for (const e of this.outbox.takeQueued(this.timers.now())) {
       const d: Record<string, unknown> = { room_id: e.room_id, client_txn_id: e.client_txn_id, body: e.body };
       if (e.reply_to) d.reply_to = e.reply_to;
+      if (e.attachments.length) d.attachments = e.attachments.map((a) => a.id);
       if (!this.write({ op: 'send', id: `s:${e.client_txn_id}`, d })) {
         this.outbox.requeueSending();
         return;

@@ -11,7 +11,7 @@
 // Threading: single-threaded (browser main thread).
 import { ParleyError } from './errors';
 import { Observable } from './observable';
-import type { Id } from './types';
+import type { Attachment, Id } from './types';
 
 export type PendingState = 'queued' | 'sending' | 'failed';
 
@@ -20,6 +20,8 @@ export interface PendingSend {
   readonly room_id: Id;
   readonly body: string;
   readonly reply_to: Id | null;
+  /** Uploaded, unsent files the message carries (their ids go on the wire). */
+  readonly attachments: readonly Attachment[];
   readonly created_at: number;
   state: PendingState;
   attempts: number;
@@ -47,11 +49,12 @@ export class Outbox {
 
   constructor(private readonly capacity = 200, private readonly now: () => number = Date.now) {}
 
-  add(room_id: Id, body: string, reply_to: Id | null, client_txn_id = newTxnId()): PendingSend {
+  add(room_id: Id, body: string, reply_to: Id | null, client_txn_id = newTxnId(),
+      attachments: readonly Attachment[] = []): PendingSend {
     if (this.entries.size >= this.capacity) {
       throw new ParleyError('queue_full', `more than ${this.capacity} messages waiting to be sent`);
     }
-    const e: PendingSend = { client_txn_id, room_id, body, reply_to, created_at: this.now(),
+    const e: PendingSend = { client_txn_id, room_id, body, reply_to, attachments, created_at: this.now(),
                              state: 'queued', attempts: 0, error: null, notBefore: 0 };
     this.entries.set(client_txn_id, e);
     this.changed();

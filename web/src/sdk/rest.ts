@@ -4,7 +4,8 @@
 // automatically (same origin; the browser adds the Origin header the CSRF check wants). Bots and
 // other integrators pass `token` and get `Authorization: Bearer`. Errors are thrown as
 // ParleyError with the problem+json `code`; network failures have code `network`.
-import { ParleyError, toErrorCode } from './errors';
+import { ParleyError, problemError } from './errors';
+import { startUpload, type UploadOptions, type UploadTask, type XhrLike } from './uploads';
 import type {
   HistoryPage, Id, LoginResult, Message, Member, ReadState, Receipts, Room, RoomEvent, RoomSummary, Session, User,
 } from './types';
@@ -13,6 +14,7 @@ export interface RestOptions {
   baseUrl?: string;                 // origin + prefix, default '' (same origin)
   token?: string | null;            // bearer token; omit to use the session cookie
   fetch?: typeof fetch;             // injectable for tests
+  xhr?: () => XhrLike;              // uploads (for progress); injectable for tests
 }
 
 export interface HistoryQuery {
@@ -25,12 +27,14 @@ export interface HistoryQuery {
 export class RestClient {
   private readonly base: string;
   private readonly fetchImpl: typeof fetch;
+  private readonly xhrImpl: () => XhrLike;
   token: string | null;
 
   constructor(opts: RestOptions = {}) {
     this.base = (opts.baseUrl ?? '') + '/api/v1';
     this.fetchImpl = opts.fetch ?? ((...a: Parameters<typeof fetch>) => fetch(...a));
     this.token = opts.token ?? null;
+    this.xhrImpl = opts.xhr ?? (() => new XMLHttpRequest() as unknown as XhrLike);
   }
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -54,16 +58,7 @@ export class RestClient {
     if (text) {
       try { json = JSON.parse(text) as Record<string, unknown>; } catch { json = null; }
     }
-    if (!res.ok) {
-      const retryHeader = res.headers.get('Retry-After');
-      const retryAfterMs = typeof json?.retry_after_ms === 'number' ? json.retry_after_ms
-        : retryHeader ? Number(retryHeader) * 1000 : null;
-      throw new ParleyError(toErrorCode(json?.code, res.status),
-                            typeof json?.detail === 'string' ? json.detail : res.statusText || 'request failed',
-                            { status: res.status,
-                              requestId: (json?.request_id as string | undefined) ?? res.headers.get('X-Request-Id'),
-                              retryAfterMs });
-    }
+    if (!res.ok) throw problemError(res.status, res.statusText, json, (h) => res.headers.get(h));
     return json as T;
   }
 
@@ -124,7 +119,8 @@ export class RestClient {
     return this.request<{ root: Message; messages: Message[]; following: boolean; has_more_before: boolean; has_more_after: boolean }>(
       'GET', `/rooms/${enc(room)}/threads/${enc(root)}?${qs({ ...q })}`);
   }
-  sendMessage(room: Id, p: { client_txn_id: string; body: string; reply_to?: Id | null; thread_root?: Id | null }) {
+  sendMessage(room: Id, p: { client_txn_id: string; body: string; reply_to?: Id | null; thread_root?: Id | null;
+                            attachments?: Id[] }) {
     return this.request<{ message: Message; duplicate: boolean }>('POST', `/rooms/${enc(room)}/messages`, p);
   }
   editMessage(room: Id, id: Id, body: string) {
@@ -149,6 +145,15 @@ export class RestClient {
   }
   updatePrivacy(p: { read_receipts?: boolean; invisible?: boolean }) {
     return this.request<{ user: User }>('PATCH', '/users/me', p).then((r) => r.user);
+  }
+  /**
+   * Uploads a file (POST /uploads) and resolves to the unsent Attachment whose id a message then
+   * carries. Progress reports the bytes the browser has sent; `abort()` (or `signal`) cancels,
+   * and the promise rejects with code `aborted`. The server refuses with `too_large`,
+   * `quota_exceeded` or `unsupported_type` (see ParleyError.fileRefused).
+   */
+  upload(file: Blob, opts: UploadOptions = {}): UploadTask {
+    return startUpload(this.xhrImpl(), this.base, this.token, file, opts);
   }
   events(room: Id, after_seq: number, limit = 500) {
     return this.request<{ events: RoomEvent[] }>('GET', `/rooms/${enc(room)}/events?${qs({ after_seq, limit })}`)

@@ -68,6 +68,27 @@ export interface Message {
   edit_count?: number;
   /** Counts per emoji in history reads; [] inside events (clients keep counts from reaction.* events). */
   reactions?: ReactionCount[];
+  /** The message's files in the order they were sent ([] for none and for a deleted message). */
+  attachments?: Attachment[];
+}
+
+/**
+ * A file shared in a message (docs/protocol.md "Attachment"). `mime` is detected by the server
+ * from the content; width, height and the rendition URLs are null except for images. URLs are
+ * same-origin paths that check room membership on every request.
+ */
+export interface Attachment {
+  id: Id;
+  name: string;
+  mime: string;
+  kind: 'image' | 'video' | 'audio' | 'file';
+  size: number;
+  sha256: string;
+  width: number | null;
+  height: number | null;
+  url: string;
+  thumbnail_url: string | null;
+  preview_url: string | null;
 }
 
 export interface ReactionCount {
@@ -216,8 +237,12 @@ export interface Ack {
   duplicate: boolean;
 }
 
-/** The stable error codes of docs/protocol.md, plus client-side ones (network, queue_full). */
+/**
+ * The stable error codes of docs/protocol.md, plus client-side ones (network, queue_full,
+ * closed, and aborted: an upload cancelled by its caller).
+ */
 export type ErrorCode =
   | 'invalid_argument' | 'invalid_json' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict'
-  | 'too_large' | 'rate_limited' | 'unavailable' | 'internal' | 'mention_not_allowed'
-  | 'network' | 'queue_full' | 'closed';
+  | 'too_large' | 'quota_exceeded' | 'unsupported_type' | 'rate_limited' | 'unavailable' | 'internal'
+  | 'mention_not_allowed'
+  | 'network' | 'queue_full' | 'closed' | 'aborted';
