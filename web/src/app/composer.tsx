@@ -1,21 +1,28 @@
 // app/composer.tsx: the message composer. Enter sends, Shift+Enter adds a line, Up on an empty
-// composer edits your last message, Escape cancels a reply. Drafts are kept per room.
+// composer edits your last message, Escape cancels a reply. Drafts are kept per room. Files
+// (button, drop onto the conversation, paste) upload at once and go with the message
+// (attachments.tsx).
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { Id, Message } from '../sdk';
+import type { Attachment, Id, Message } from '../sdk';
+import { AttachButton, pastedFiles, UploadTray, useFileDrop, useUploadQueue } from './attachments';
 import type { AppStore } from './store';
 
 const kMaxBodyBytes = 16 * 1024;
 
 interface Props {
   store: AppStore; room: Id; title: string; replyTo: Message | null;
-  onCancelReply: () => void; onSend: (body: string) => void; onEditLast: () => void;
+  onCancelReply: () => void; onSend: (body: string, attachments: Attachment[]) => void; onEditLast: () => void;
 }
 
 export function Composer({ store, room, title, replyTo, onCancelReply, onSend, onEditLast }: Props) {
   const [text, setText] = useState(() => store.draft(room));
   const ref = useRef<HTMLTextAreaElement>(null);
+  const uploads = useUploadQueue(store, room);
+  const [fileNotice, setFileNotice] = useState<string | null>(null);
+  const addFiles = (files: File[]) => setFileNotice(uploads.add(files));
+  useFileDrop(ref, addFiles);
 
-  useEffect(() => { setText(store.draft(room)); }, [room]);
+  useEffect(() => { setText(store.draft(room)); setFileNotice(null); }, [room]);
   useEffect(() => { if (window.matchMedia('(min-width: 768px)').matches) ref.current?.focus(); }, [room, replyTo]);
   useEffect(() => { // grow with the text, up to a limit (CSS max-height)
     const t = ref.current;
@@ -28,8 +35,9 @@ export function Composer({ store, room, title, replyTo, onCancelReply, onSend, o
 
   const submit = () => {
     const body = text.replace(/^\s*\n|\s+$/g, '');
-    if (!body.trim() || tooLong) return;
-    onSend(body);
+    if ((!body.trim() && uploads.size === 0) || tooLong || !uploads.ready) return;
+    onSend(body, uploads.take());
+    setFileNotice(null);
     setText('');
     store.setDraft(room, '');
   };
@@ -42,7 +50,9 @@ export function Composer({ store, room, title, replyTo, onCancelReply, onSend, o
           <button class="icon-button small" type="button" aria-label="Cancel reply" onClick={onCancelReply}>×</button>
         </div>
       )}
+      <UploadTray queue={uploads} notice={fileNotice} />
       <form class="composer-row" onSubmit={(e) => { e.preventDefault(); submit(); }}>
+        <AttachButton onFiles={addFiles} />
         <textarea ref={ref} rows={1} value={text} placeholder={`Message ${title}`} aria-label={`Message ${title}`}
                   enterkeyhint="send"
                   onInput={(e) => {
@@ -52,12 +62,16 @@ export function Composer({ store, room, title, replyTo, onCancelReply, onSend, o
                     store.userTyping(room, v.trim().length > 0);
                   }}
                   onBlur={() => store.userTyping(room, false)}
+                  onPaste={(e) => {
+                    const files = pastedFiles(e.clipboardData);
+                    if (files.length) { e.preventDefault(); addFiles(files); }
+                  }}
                   onKeyDown={(e) => {
                     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
                     else if (e.key === 'Escape' && replyTo) { e.preventDefault(); onCancelReply(); }
                     else if (e.key === 'ArrowUp' && !text) { e.preventDefault(); onEditLast(); }
                   }} />
-        <button class="send" type="submit" aria-label="Send message" disabled={!text.trim() || tooLong}>
+        <button class="send" type="submit" aria-label="Send message" disabled={(!text.trim() && uploads.size === 0) || tooLong || !uploads.ready}>
           <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true"><path d="M4 12l16-8-6 16-2.5-6.5L4 12z" fill="currentColor" /></svg>
         </button>
       </form>

@@ -3,7 +3,7 @@
 // sends from the outbox, reply / edit / delete of messages, and the composer.
 import { Fragment } from 'preact';
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
-import type { Id, Message, RoomSummary } from '../sdk';
+import type { Attachment, Id, Message, RoomSummary } from '../sdk';
 import { Avatar, PresenceDot } from './avatar';
 import { Composer } from './composer';
 import { ConnectionBanner } from './connection_badge';
@@ -72,9 +72,9 @@ export function Conversation({ store, room, onBack }: { store: AppStore; room: R
     el.scrollTo({ top: el.scrollHeight, behavior: 'smooth' });
   };
 
-  const send = (body: string) => {
+  const send = (body: string, attachments: Attachment[]) => {
     stick.current = true;
-    store.send(id, body, replyTo?.id ?? null);
+    store.send(id, body, replyTo?.id ?? null, attachments);
     setReplyTo(null);
   };
 

@@ -5,6 +5,7 @@
 // (attachments, ...) without touching scrolling.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Id, Message, PendingSend } from '../sdk';
+import { MessageAttachments } from './attachments';
 import { Avatar } from './avatar';
 import { formatBody } from './format_body';
 import { timeLabel, type Tick } from './messages';
@@ -63,6 +64,7 @@ export function MessageItem({ store, room, m, dayBreak, continued, mine, editing
               {tick && <TickMark tick={tick} />}
             </div>
           )}
+          {!deleted && <MessageAttachments attachments={m.attachments} />}
           {!deleted && <Reactions store={store} room={room} m={m} />}
           {m.thread && m.thread.reply_count > 0 && (
             <button type="button" class="thread-link" onClick={() => void store.openThread(room, m)}>
@@ -143,6 +145,7 @@ export function PendingItem({ store, p }: { store: AppStore; p: PendingSend }) {
           <span class="muted">{failed ? 'Not sent' : store.connection.value === 'connected' ? 'Sending…' : 'Waiting for connection…'}</span>
         </div>
         <div class="msg-body" dangerouslySetInnerHTML={{ __html: formatBody(p.body) }} />
+        <MessageAttachments attachments={p.attachments} />
         {failed && (
           <p class="form-error" role="alert">
             {p.error?.message ?? 'Could not send.'}{' '}

@@ -77,7 +77,8 @@ function RoomItem({ store, s, navigate }: { store: AppStore; s: RoomSummary; nav
   let preview = 'No messages yet';
   if (last) {
     const who = last.sender_id === me ? 'You: ' : s.room.kind === 'group' ? `${store.displayName(last.sender_id)}: ` : '';
-    preview = last.deleted_at !== null ? `${who}Message deleted` : who + last.body.replace(/\s+/g, ' ');
+    const files = last.attachments?.length ? `📎 ${last.attachments.length === 1 ? last.attachments[0].name : `${last.attachments.length} files`}` : '';
+    preview = last.deleted_at !== null ? `${who}Message deleted` : who + (last.body.replace(/\s+/g, ' ') || files);
   }
   return (
     <li>

@@ -19,7 +19,7 @@
 import { batch, signal } from '@preact/signals';
 import {
   Gateway, gatewayUrl, newTxnId, ParleyError, RestClient,
-  type ConnectionState, type Id, type Message, type PendingSend, type PresenceInfo, type Ready, type Receipts, type RoomEvent,
+  type Attachment, type ConnectionState, type Id, type Message, type PendingSend, type PresenceInfo, type Ready, type Receipts, type RoomEvent,
   type RoomSummary, type User,
 } from '../sdk';
 import { applyReaction, mergeMessages, tickFor, type Tick } from './messages';
@@ -601,11 +601,11 @@ export class AppStore {
     return this.gateway?.outbox.forRoom(room) ?? [];
   }
 
-  send(room: Id, body: string, replyTo: Id | null): void {
+  send(room: Id, body: string, replyTo: Id | null, attachments: readonly Attachment[] = []): void {
     if (!this.gateway) return;
     if (this.typingSent?.room === room) this.typingSent = null; // sending stops typing on the server
     try {
-      this.gateway.send(room, body, replyTo);
+      this.gateway.send(room, body, replyTo, attachments);
     } catch (e) {
       this.notice.value = errorText(e);
     }
