@@ -1,11 +1,16 @@
-// app/format_body.ts: turns a message body (plain text with a little markdown: `code`,
-// ```blocks```, **bold**, *italic*, links) into HTML, sanitized by DOMPurify with a short
-// allow-list before it reaches the DOM. The body is HTML-escaped first, so the formatter only
-// ever adds the tags it creates; DOMPurify is the second fence.
-import DOMPurify from 'dompurify';
+// app/format_body.ts: what a message shows as HTML. The server's rendering (`html`) when there
+// is one; a pending send (no `html` yet) gets a local preview of the same markdown subset
+// (`code`, ```blocks```, **bold**, *italic*, ~~strike~~, links); a stored message without
+// `html` (stored before the server rendered markup) shows its body as text. Every result goes
+// through safe_html.ts (DOMPurify) before it reaches the DOM. The body is HTML-escaped first, so
+// the local formatter only ever adds the tags it creates; DOMPurify is the second fence.
+import type { Message } from '../sdk';
+import { safeHtml, textHtml } from './safe_html';
 
-const kAllowedTags = ['a', 'b', 'strong', 'em', 'i', 'code', 'pre', 'br', 'del'];
-const kAllowedAttrs = ['href', 'rel', 'target'];
+/** The HTML of a stored message, sanitized. */
+export function messageHtml(m: Pick<Message, 'html' | 'body'>): string {
+  return m.html ? safeHtml(m.html, 'message') : safeHtml(`<p>${textHtml(m.body)}</p>`, 'message');
+}
 
 function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -30,9 +35,5 @@ export function formatBody(body: string): string {
   const html = escaped.split(/```\n?([\s\S]*?)```/g).map((part, i) =>
     i % 2 === 1 ? `<pre><code>${part.replace(/\n$/, '')}</code></pre>` : inline(part).replace(/\n/g, '<br>'),
   ).join('');
-  return sanitize(html);
-}
-
-export function sanitize(html: string): string {
-  return DOMPurify.sanitize(html, { ALLOWED_TAGS: kAllowedTags, ALLOWED_ATTR: kAllowedAttrs });
+  return safeHtml(html, 'message');
 }

@@ -7,7 +7,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Id, Message, PendingSend } from '../sdk';
 import { MessageAttachments } from './attachments';
 import { Avatar } from './avatar';
-import { formatBody } from './format_body';
+import { formatBody, messageHtml } from './format_body';
 import { timeLabel, type Tick } from './messages';
 import { Reactions, ReactButton } from './reactions';
 import { errorText, type AppStore } from './store';
@@ -26,7 +26,7 @@ export function MessageItem({ store, room, m, dayBreak, continued, mine, editing
   const name = store.displayName(m.sender_id);
   const deleted = m.deleted_at !== null;
   const parent = m.reply_to ? store.findMessage(room, m.reply_to) : undefined;
-  const html = useMemo(() => (deleted ? '' : formatBody(m.body)), [m.body, deleted]);
+  const html = useMemo(() => (deleted ? '' : messageHtml(m)), [m.html, m.body, deleted]);
 
   return (
     <>

@@ -2,7 +2,7 @@
 // 768px: its own pane with back navigation): the root, its replies live, and a composer.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { Avatar } from './avatar';
-import { formatBody } from './format_body';
+import { messageHtml } from './format_body';
 import { timeLabel } from './messages';
 import { errorText, type AppStore } from './store';
 
@@ -44,7 +44,7 @@ export function ThreadPanel({ store }: { store: AppStore }) {
                   <time dateTime={new Date(m.created_at).toISOString()}>{timeLabel(m.created_at)}</time>
                 </div>
                 {m.deleted_at !== null ? <p class="msg-body tombstone">This message was deleted.</p>
-                  : <div class="msg-body" dangerouslySetInnerHTML={{ __html: formatBody(m.body) }} />}
+                  : <div class="msg-body" dangerouslySetInnerHTML={{ __html: messageHtml(m) }} />}
               </div>
             </li>
           ))}
