@@ -1,9 +1,11 @@
 // app/app.tsx: the shell: auth screen or the two-pane chat (one pane at a time under 768px),
 // client-side routing (/ and /r/<room id>, served by the SPA fallback) and the polite live
 // region for new messages.
+import { effect } from '@preact/signals';
 import { useEffect, useState } from 'preact/hooks';
 import { AuthScreen } from './auth_screen';
 import { Conversation } from './conversation';
+import { openSearch, SearchPanel } from './search_panel';
 import { Sidebar } from './sidebar';
 import { Switcher } from './switcher';
 import { ThreadPanel } from './thread_panel';
@@ -35,9 +37,19 @@ export function App({ store }: { store: AppStore }) {
         e.preventDefault();
         setSwitcher((x) => !x);
       }
+      // Search: Ctrl/Cmd-F anywhere, or "/" when not typing.
+      const typing = e.target instanceof HTMLElement && (e.target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(e.target.tagName));
+      if (store.phase.value === 'ready' && !e.altKey &&
+          (((e.ctrlKey || e.metaKey) && !e.shiftKey && e.key.toLowerCase() === 'f') || (e.key === '/' && !e.ctrlKey && !e.metaKey && !typing))) {
+        e.preventDefault();
+        openSearch(store);
+      }
     };
     document.addEventListener('keydown', keys);
+    // Unread mentions and rooms in the tab title, live; cleared as rooms are read.
+    const title = effect(() => { document.title = store.phase.value === 'ready' ? store.tabTitle() : 'Parley'; });
     return () => {
+      title();
       removeEventListener('popstate', sync);
       document.removeEventListener('visibilitychange', vis);
       document.removeEventListener('keydown', keys);
@@ -64,15 +76,16 @@ export function App({ store }: { store: AppStore }) {
 
   const currentId = store.current.value;
   const current = currentId ? store.rooms.value.get(currentId) : undefined;
+  const searching = store.search.open.value;
   if (currentId && !current && store.connection.value === 'connected' && store.rooms.value.size > 0) {
     // A stale link to a room we are not in (or left).
     queueMicrotask(() => navigate(null));
   }
 
   return (
-    <div class="app" data-view={current ? (store.thread.value ? 'thread' : 'conversation') : 'list'}>
+    <div class="app" data-view={searching ? 'search' : current ? (store.thread.value ? 'thread' : 'conversation') : 'list'}>
       <Sidebar store={store} navigate={navigate} />
-      <main class={`main-pane${current && store.thread.value ? ' with-thread' : ''}`}>
+      <main class={`main-pane${searching || (current && store.thread.value) ? ' with-thread' : ''}`}>
         {current ? (
           <Conversation key={current.room.id} store={store} room={current} onBack={back} />
         ) : (
@@ -82,7 +95,7 @@ export function App({ store }: { store: AppStore }) {
             <p class="muted">Choose one on the left, or start a new one with the + button.</p>
           </div>
         )}
-        {current && <ThreadPanel store={store} />}
+        {searching ? <SearchPanel store={store} navigate={navigate} /> : current && <ThreadPanel store={store} />}
       </main>
       {switcher && <Switcher store={store} onClose={(room) => { setSwitcher(false); if (room) navigate(room); }} />}
       <div class="sr-only" aria-live="polite" aria-atomic="true">{store.announcement.value}</div>

@@ -9,6 +9,7 @@ import { Composer } from './composer';
 import { ConnectionBanner } from './connection_badge';
 import { lastSeenText, layoutRows } from './messages';
 import { MessageItem, PendingItem } from './message_item';
+import { openSearch, roomScope } from './search_panel';
 import { typingText } from './sidebar';
 import type { AppStore } from './store';
 
@@ -27,6 +28,7 @@ export function Conversation({ store, room, onBack }: { store: AppStore; room: R
   const scroller = useRef<HTMLDivElement>(null);
   const anchor = useRef<{ firstId: string | null; height: number; top: number }>({ firstId: null, height: 0, top: 0 });
   const stick = useRef(true);
+  const smoothJump = useRef(false); // "Jump to latest" is scrolling: its scroll events do not unstick
 
   useEffect(() => { setReplyTo(null); setEditing(null); stick.current = true; }, [id]);
 
@@ -51,13 +53,32 @@ export function Conversation({ store, room, onBack }: { store: AppStore; room: R
     anchor.current = { firstId: first, height: el.scrollHeight, top: el.scrollTop };
   }, [conv.messages, shownPending.length, id]);
 
+  // A jump (store.jumpTo, e.g. from search): scroll the message to the middle and flash it.
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    const target = conv.focus && el?.querySelector<HTMLElement>(`[data-message-id="${conv.focus.id}"]`);
+    if (!el || !target) return;
+    stick.current = false;
+    setAtBottom(false);
+    target.scrollIntoView({ block: 'center' });
+    anchor.current = { ...anchor.current, height: el.scrollHeight, top: el.scrollTop };
+    target.classList.remove('flash');
+    void target.offsetWidth; // restart the animation when the same message is chosen again
+    target.classList.add('flash');
+    store.focusDone(id);
+  }, [conv.focus, conv.messages]);
+
   const onScroll = () => {
     const el = scroller.current!;
     const near = el.scrollHeight - el.scrollTop - el.clientHeight < kNearBottomPx;
-    stick.current = near;
-    setAtBottom(near);
+    if (smoothJump.current && !near) return;
+    smoothJump.current = false;
+    // In a window of the past (after a jump) the bottom is not the live end: load newer instead.
+    stick.current = near && !conv.hasMoreAfter;
+    setAtBottom(near && !conv.hasMoreAfter);
     anchor.current = { ...anchor.current, height: el.scrollHeight, top: el.scrollTop };
     if (el.scrollTop < 400 && conv.hasMoreBefore && !conv.loading && conv.loaded) void store.loadOlder(id);
+    if (el.scrollHeight - el.scrollTop - el.clientHeight < 400 && conv.hasMoreAfter && !conv.loading) void store.loadNewer(id);
   };
 
   // History shorter than the viewport: keep loading until it scrolls (or the start is reached).
@@ -69,6 +90,8 @@ export function Conversation({ store, room, onBack }: { store: AppStore; room: R
   const jumpToLatest = () => {
     const el = scroller.current!;
     stick.current = true;
+    if (conv.hasMoreAfter) { setAtBottom(true); void store.loadLatest(id); return; }
+    smoothJump.current = true;
     el.scrollTo({ top: el.scrollHeight, behavior: 'smooth' });
   };
 
@@ -99,6 +122,10 @@ export function Conversation({ store, room, onBack }: { store: AppStore; room: R
           <h2>{title}</h2>
           <p class={`muted${typing.length ? ' typing-preview' : ''}`} data-testid="conv-status">{subtitle}</p>
         </div>
+        <button class="icon-button head-search" type="button" aria-label="Search in this conversation" title="Search in this conversation"
+                onClick={() => { store.search.scope.value = roomScope(store, room); openSearch(store); }}>
+          <svg viewBox="0 0 24 24" width="21" height="21" aria-hidden="true"><circle cx="10.5" cy="10.5" r="6" fill="none" stroke="currentColor" stroke-width="2" /><path d="M15 15l5 5" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" /></svg>
+        </button>
       </header>
       <ConnectionBanner store={store} />
       <div class="timeline" ref={scroller} onScroll={onScroll} tabIndex={0} role="region" aria-label="Messages">
@@ -128,7 +155,7 @@ export function Conversation({ store, room, onBack }: { store: AppStore; room: R
       <div class="typing-line" aria-hidden={typing.length === 0}>
         {typing.length > 0 && <><span class="typing-dots"><i /><i /><i /></span> {room.room.kind === 'dm' ? `${title} is typing…` : typingText(store, room, typing)}</>}
       </div>
-      {!atBottom && (
+      {(!atBottom || conv.hasMoreAfter) && (
         <button class="jump" type="button" onClick={jumpToLatest}>Jump to latest ↓</button>
       )}
       <Composer store={store} room={id} title={title} replyTo={replyTo} onCancelReply={() => setReplyTo(null)} onSend={send}

@@ -9,7 +9,7 @@ import { safeHtml, textHtml } from './safe_html';
 
 /** The HTML of a stored message, sanitized. */
 export function messageHtml(m: Pick<Message, 'html' | 'body'>): string {
-  return m.html ? safeHtml(m.html, 'message') : safeHtml(`<p>${textHtml(m.body)}</p>`, 'message');
+  return m.html ? safeHtml(m.html.trim(), 'message') : safeHtml(`<p>${textHtml(m.body)}</p>`, 'message');
 }
 
 function escapeHtml(s: string): string {

@@ -32,7 +32,7 @@ export function MessageItem({ store, room, m, dayBreak, continued, mine, editing
     <>
       {dayBreak && <li class="day"><span>{dayBreak}</span></li>}
       <li class={`msg${continued ? ' continued' : ''}${mine ? ' mine' : ''}${deleted ? ' deleted' : ''}`}
-          data-seq={m.seq} data-testid="message" tabIndex={-1}>
+          data-seq={m.seq} data-message-id={m.id} data-testid="message" tabIndex={-1}>
         <div class="msg-gutter">
           {continued ? <time class="msg-time-hover" dateTime={new Date(m.created_at).toISOString()}>{timeLabel(m.created_at)}</time>
             : <Avatar id={m.sender_id} name={name} size={36} />}

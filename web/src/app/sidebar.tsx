@@ -6,6 +6,7 @@ import { Avatar, PresenceDot } from './avatar';
 import { ConnectionBadge } from './connection_badge';
 import { shortWhen } from './messages';
 import { NewChatDialog } from './new_chat_dialog';
+import { openSearch } from './search_panel';
 import { SettingsDialog } from './settings_dialog';
 import type { AppStore } from './store';
 
@@ -27,6 +28,10 @@ export function Sidebar({ store, navigate }: { store: AppStore; navigate: (room:
           <span>Parley</span>
         </div>
         <ConnectionBadge store={store} />
+        <button class="icon-button" type="button" aria-label="Search messages" title="Search messages (/ or Ctrl+F)"
+                aria-expanded={store.search.open.value} onClick={() => openSearch(store)}>
+          <svg viewBox="0 0 24 24" width="21" height="21" aria-hidden="true"><circle cx="10.5" cy="10.5" r="6" fill="none" stroke="currentColor" stroke-width="2" /><path d="M15 15l5 5" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" /></svg>
+        </button>
         <button class="icon-button accent" type="button" aria-label="New conversation" title="New conversation"
                 onClick={() => setDialog(true)}>
           <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true"><path d="M12 5v14M5 12h14" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" fill="none" /></svg>

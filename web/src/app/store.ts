@@ -23,16 +23,29 @@ import {
   type RoomSummary, type User,
 } from '../sdk';
 import { applyReaction, mergeMessages, tickFor, type Tick } from './messages';
+import { SearchModel } from './search';
 
 export interface Conversation {
   messages: Message[];
   hasMoreBefore: boolean;
+  /**
+   * True while the loaded window is a stretch of the past (opened around a message) that does
+   * not reach the live end: newer messages load as the list scrolls down (loadNewer), and
+   * live messages wait in a bounded buffer until the window reaches them.
+   */
+  hasMoreAfter: boolean;
   loading: boolean;
   loaded: boolean;
   error: string | null;
+  /** A message to scroll to and highlight (set by jumpTo; the list calls focusDone). */
+  focus: { id: Id; nonce: number } | null;
 }
 
-const kEmptyConv: Conversation = { messages: [], hasMoreBefore: true, loading: false, loaded: false, error: null };
+const kEmptyConv: Conversation = {
+  messages: [], hasMoreBefore: true, hasMoreAfter: false, loading: false, loaded: false, error: null, focus: null,
+};
+/** Live messages held for a room whose window is in the past; past this, reaching the end reloads. */
+const kMaxDetached = 500;
 const kPageSize = 50;
 const kTypingRefreshMs = 3000;
 const kDraftKey = 'parley.drafts.v1';
@@ -42,6 +55,7 @@ export type Phase = 'loading' | 'signed_out' | 'ready';
 export class AppStore {
   readonly rest = new RestClient();
   gateway: Gateway | null = null;
+  readonly search = new SearchModel(this.rest);
 
   readonly phase = signal<Phase>('loading');
   readonly me = signal<User | null>(null);
@@ -70,6 +84,9 @@ export class AppStore {
   private dividers = new Map<Id, number>();
   private drafts: Record<Id, string> = loadJson(kDraftKey, sessionStorageSafe());
   private unsubs: Array<() => void> = [];
+  /** Per room whose window is detached from the live end: live messages not shown yet (or null: too many). */
+  private detached = new Map<Id, Message[] | null>();
+  private focusNonce = 0;
 
   // --- session
 
@@ -120,6 +137,7 @@ export class AppStore {
       gw.on('roomReset', (room) => this.resetConversation(room)),
       gw.on('readUpdated', (r) => this.patchRoom(r.room_id, (s) => ({
         ...s, last_read_seq: Math.max(s.last_read_seq, r.last_read_seq), unread: r.unread,
+        unread_mentions: r.unread_mentions ?? (r.unread === 0 ? 0 : s.unread_mentions),
         delivered_seq: r.delivered_seq,
       }))),
       gw.on('receipt', (r) => this.patchRoom(r.room_id, (s) => (r.user_id === this.me.value?.id ? s : {
@@ -150,6 +168,8 @@ export class AppStore {
       this.presence.value = new Map();
       this.typing.value = new Map();
       this.myReactions.value = new Set();
+      this.search.clear();
+      this.search.open.value = false;
       this.connection.value = 'idle';
       this.phase.value = 'signed_out';
     });
@@ -198,16 +218,21 @@ export class AppStore {
     return s.unread;
   }
 
-  /** Unread messages in a room that mention us (counted from the messages this tab holds). */
+  /** Unread messages in a room that mention us: the server's count (`unread_mentions`), kept live. */
   mentions(s: RoomSummary): number {
-    const me = this.me.value;
-    if (!me || this.unread(s) === 0) return 0;
-    const msgs = this.convs.value.get(s.room.id)?.messages ?? (s.last_message ? [s.last_message] : []);
-    let n = 0;
-    for (const m of msgs) {
-      if (m.seq > s.last_read_seq && m.sender_id !== me.id && m.deleted_at === null && mentionsUser(m, me)) n++;
+    if (this.unread(s) === 0) return 0;
+    return s.unread_mentions ?? 0;
+  }
+
+  /** The tab title: unread mentions and unread rooms across the list (the open, visible room counts as read). */
+  tabTitle(): string {
+    let mentions = 0;
+    let unread = 0;
+    for (const s of this.rooms.value.values()) {
+      mentions += this.mentions(s);
+      if (this.unread(s) > 0) unread++;
     }
-    return n;
+    return tabTitle(unread, mentions);
   }
 
   // --- presence and typing
@@ -412,7 +437,7 @@ export class AppStore {
     const seq = s.room.last_seq;
     const sent = this.gateway?.read(room, seq);
     if (!sent) return; // offline: the next ready (and the open room) tries again
-    this.patchRoom(room, (x) => ({ ...x, last_read_seq: seq, delivered_seq: Math.max(x.delivered_seq ?? 0, seq), unread: 0 }));
+    this.patchRoom(room, (x) => ({ ...x, last_read_seq: seq, delivered_seq: Math.max(x.delivered_seq ?? 0, seq), unread: 0, unread_mentions: 0 }));
   }
 
   /** The "new messages" divider goes before the first message after this seq (none: MAX). */
@@ -421,14 +446,20 @@ export class AppStore {
   /** Marks the message and everything after it unread. */
   async markUnread(room: Id, id: Id): Promise<void> {
     const r = await this.rest.markUnread(room, id);
-    this.patchRoom(room, (s) => ({ ...s, last_read_seq: r.last_read_seq, unread: r.unread }));
+    this.patchRoom(room, (s) => ({ ...s, last_read_seq: r.last_read_seq, unread: r.unread, unread_mentions: r.unread_mentions ?? s.unread_mentions }));
   }
 
   async loadLatest(room: Id): Promise<void> {
+    // From a window in the past: start over at the live end (live messages merge in as usual).
+    if (this.conv(room).hasMoreAfter) {
+      this.detached.delete(room);
+      this.setConv(room, () => ({ ...kEmptyConv, loading: true }));
+    }
     this.setConv(room, (c) => ({ ...c, loading: true, error: null }));
     try {
       const page = await this.rest.history(room, { limit: kPageSize });
       for (const m of page.messages) this.user(m.sender_id);
+      if (this.conv(room).hasMoreAfter) return; // a jump replaced the window meanwhile
       this.setConv(room, (c) => ({ ...c, messages: mergeMessages(c.messages, page.messages),
                                    hasMoreBefore: page.has_more_before, loading: false, loaded: true }));
     } catch (e) {
@@ -444,6 +475,7 @@ export class AppStore {
     this.setConv(room, (x) => ({ ...x, loading: true }));
     try {
       const page = await this.rest.history(room, { before: first.id, limit: kPageSize });
+      if (this.conv(room).messages[0]?.id !== first.id) return; // a jump replaced the window meanwhile
       for (const m of page.messages) this.user(m.sender_id);
       this.setConv(room, (x) => ({ ...x, messages: mergeMessages(x.messages, page.messages),
                                    hasMoreBefore: page.has_more_before, loading: false }));
@@ -452,7 +484,89 @@ export class AppStore {
     }
   }
 
+  /**
+   * Shows a message in its room's history: loads the messages around it (unless it is loaded
+   * already), and sets `focus` so that the list scrolls to it and highlights it. Scrolling then
+   * continues both ways (loadOlder, loadNewer); loadLatest returns to the live end.
+   */
+  async jumpTo(room: Id, id: Id): Promise<void> {
+    const nonce = ++this.focusNonce;
+    const c = this.conv(room);
+    if (c.loaded && !c.loading && c.messages.some((m) => m.id === id)) {
+      this.setConv(room, (x) => ({ ...x, focus: { id, nonce } }));
+      return;
+    }
+    // Detach first: live messages from now on wait in the buffer, not in a window they do not follow.
+    if (!this.detached.has(room)) this.detached.set(room, []);
+    this.setConv(room, (x) => ({ ...x, hasMoreAfter: true, loading: true, error: null, focus: null }));
+    try {
+      const page = await this.rest.history(room, { around: id, limit: kPageSize });
+      if (nonce !== this.focusNonce) return; // a newer jump won
+      for (const m of page.messages) this.user(m.sender_id);
+      this.setConv(room, () => ({
+        messages: page.messages, hasMoreBefore: page.has_more_before, hasMoreAfter: true, loading: false,
+        loaded: true, error: null, focus: page.messages.some((m) => m.id === id) ? { id, nonce } : null,
+      }));
+      if (!page.has_more_after) this.attach(room);
+      if (!page.messages.some((m) => m.id === id)) this.setConv(room, (x) => ({ ...x, error: 'That message is no longer in this conversation.' }));
+    } catch (e) {
+      if (nonce !== this.focusNonce) return;
+      this.setConv(room, (x) => ({ ...x, loading: false, error: errorText(e) }));
+    }
+  }
+
+  /** The list has scrolled to `conv.focus`. */
+  focusDone(room: Id): void {
+    if (this.conv(room).focus) this.setConv(room, (x) => ({ ...x, focus: null }));
+  }
+
+  /** The next newer page of a detached window; the last one re-attaches it to the live end. */
+  async loadNewer(room: Id): Promise<void> {
+    const c = this.conv(room);
+    if (c.loading || !c.hasMoreAfter || !c.loaded) return;
+    const last = c.messages[c.messages.length - 1];
+    if (!last) return;
+    this.setConv(room, (x) => ({ ...x, loading: true }));
+    try {
+      const page = await this.rest.history(room, { after: last.id, limit: kPageSize });
+      const now = this.conv(room);
+      if (!now.hasMoreAfter || now.messages[now.messages.length - 1]?.id !== last.id) return; // replaced meanwhile
+      for (const m of page.messages) this.user(m.sender_id);
+      this.setConv(room, (x) => ({ ...x, messages: mergeMessages(x.messages, page.messages), loading: false }));
+      if (!page.has_more_after) this.attach(room);
+    } catch (e) {
+      this.setConv(room, (x) => ({ ...x, loading: false, error: errorText(e) }));
+    }
+  }
+
+  /** The window reached the live end: the buffered live messages join it. */
+  private attach(room: Id): void {
+    const held = this.detached.get(room);
+    this.detached.delete(room);
+    if (held === null) { void this.loadLatest(room); return; } // overflowed: reload at the live end
+    this.setConv(room, (x) => ({ ...x, hasMoreAfter: false, messages: mergeMessages(x.messages, held ?? []) }));
+  }
+
+  /** A live message for a room: into its window, or held while the window is in the past. */
+  private liveMessage(room: Id, m: Message): void {
+    if (!this.convs.value.has(room)) return;
+    const c = this.conv(room);
+    if (c.hasMoreAfter) {
+      const held = this.detached.get(room);
+      const last = c.messages[c.messages.length - 1];
+      if (c.messages.some((x) => x.id === m.id)) {
+        this.setConv(room, (x) => ({ ...x, messages: mergeMessages(x.messages, [m]) }));
+      } else if (held && (!last || m.seq > last.seq)) {
+        if (held.length >= kMaxDetached) this.detached.set(room, null);
+        else held.push(m);
+      }
+      return;
+    }
+    this.setConv(room, (x) => ({ ...x, messages: mergeMessages(x.messages, [m]) }));
+  }
+
   private resetConversation(room: Id): void {
+    this.detached.delete(room);
     const next = new Map(this.convs.value);
     next.delete(room);
     this.convs.value = next;
@@ -506,13 +620,16 @@ export class AppStore {
 
   private onCreated(room: Id, m: Message): void {
     this.user(m.sender_id);
-    const mine = m.sender_id === this.me.value?.id;
+    const me = this.me.value;
+    const mine = m.sender_id === me?.id;
+    const mentioned = !mine && !!me && mentionsUser(m, me);
     this.patchRoom(room, (s) => ({
       ...s,
       last_message: !s.last_message || m.seq >= s.last_message.seq ? m : s.last_message,
       unread: mine ? s.unread : s.unread + 1,
+      unread_mentions: (s.unread_mentions ?? 0) + (mentioned ? 1 : 0),
     }));
-    if (this.convs.value.has(room)) this.setConv(room, (c) => ({ ...c, messages: mergeMessages(c.messages, [m]) }));
+    this.liveMessage(room, m);
     if (!mine) this.setTyping(room, m.sender_id, 0);
     if (this.current.value === room && isVisible()) this.markRead(room);
     else if (!mine) this.deliveredLater(room);
@@ -523,7 +640,7 @@ export class AppStore {
 
   private onChanged(room: Id, m: Message): void {
     this.patchRoom(room, (s) => (s.last_message?.id === m.id ? { ...s, last_message: m } : s));
-    if (this.convs.value.has(room)) this.setConv(room, (c) => ({ ...c, messages: mergeMessages(c.messages, [m]) }));
+    this.liveMessage(room, m);
   }
 
   // --- pins (per room: the pinned messages, newest pin first; from GET …/pins and events)
@@ -651,12 +768,18 @@ export class AppStore {
   }
 }
 
-/** Whether a message mentions the user: the server's `mentions` when present, else @username in the text. */
+/** Whether a message mentions the user: by name or @room/@here (the server's `mentions`), else @username in the text. */
 export function mentionsUser(m: Message, me: User): boolean {
-  const listed = (m as Message & { mentions?: Array<Id | { user_id: Id }> }).mentions;
+  const listed = m.mentions as Message['mentions'] | Array<Id | { user_id: Id }> | undefined;
   if (Array.isArray(listed)) return listed.some((x) => (typeof x === 'string' ? x : x.user_id) === me.id);
+  if (listed && typeof listed === 'object') return listed.user_ids.includes(me.id) || listed.room || listed.here;
   const name = me.username.replace(/[.]/g, '\\.');
   return new RegExp(`(^|[^\\w@])@${name}(?![\\w-]|\\.\\w)`, 'i').test(m.body);
+}
+
+/** "@2 (3) Parley": unread mentions, then rooms with unread messages. */
+export function tabTitle(unreadRooms: number, mentions: number): string {
+  return `${mentions > 0 ? `@${mentions} ` : ''}${unreadRooms > 0 ? `(${unreadRooms}) ` : ''}Parley`;
 }
 
 export function errorText(e: unknown): string {

@@ -45,4 +45,14 @@ describe('RestClient', () => {
     expect((c2[0].init.headers as Record<string, string>)['Content-Type']).toBe('application/json');
     expect(JSON.parse(String(c2[0].init.body))).toEqual({ client_txn_id: 't', body: 'hi' });
   });
+
+  it('searches with the query, sort, cursor and time zone, and reports a refused query by its detail', async () => {
+    const { f, calls } = fakeFetch(200, { results: [], next: null });
+    await new RestClient({ fetch: f }).search({ q: 'from:@bob "a b" c&d', sort: 'recent', cursor: 'x/y', tz_offset: -300 });
+    expect(calls[0].url).toBe('/api/v1/search?q=from%3A%40bob+%22a+b%22+c%26d&sort=recent&cursor=x%2Fy&tz_offset=-300');
+    const { f: bad } = fakeFetch(400, { code: 'invalid_argument', detail: 'q: unbalanced quote: close the " phrase' });
+    const err = await new RestClient({ fetch: bad }).search({ q: '"a' }).catch((e) => e);
+    expect(err.code).toBe('invalid_argument');
+    expect(err.message).toBe('q: unbalanced quote: close the " phrase');
+  });
 });

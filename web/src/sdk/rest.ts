@@ -7,7 +7,8 @@
 import { ParleyError, problemError } from './errors';
 import { startUpload, type UploadOptions, type UploadTask, type XhrLike } from './uploads';
 import type {
-  HistoryPage, Id, LoginResult, Message, Member, ReadState, Receipts, Room, RoomEvent, RoomSummary, Session, User,
+  HistoryPage, Id, LoginResult, Message, Member, ReadState, Receipts, Room, RoomEvent, RoomSummary, SearchPage,
+  SearchQuery, Session, User,
 } from './types';
 
 export interface RestOptions {
@@ -154,6 +155,10 @@ export class RestClient {
    */
   upload(file: Blob, opts: UploadOptions = {}): UploadTask {
     return startUpload(this.xhrImpl(), this.base, this.token, file, opts);
+  }
+  /** Full-text search (docs/search.md); a refused query is a ParleyError invalid_argument whose message says what to fix. */
+  search(p: SearchQuery) {
+    return this.request<SearchPage>('GET', `/search?${qs({ q: p.q, sort: p.sort, cursor: p.cursor, limit: p.limit, tz_offset: p.tz_offset })}`);
   }
   events(room: Id, after_seq: number, limit = 500) {
     return this.request<{ events: RoomEvent[] }>('GET', `/rooms/${enc(room)}/events?${qs({ after_seq, limit })}`)

@@ -222,6 +222,29 @@ export interface HistoryPage {
   has_more_after: boolean;
 }
 
+/** One search hit (docs/search.md "Results"). */
+export interface SearchResult {
+  message: Message;
+  room: { id: Id; kind: Room['kind']; name: string };
+  /** HTML: the message text escaped, matched words in <mark>; sanitize before use. */
+  snippet: string;
+}
+
+export interface SearchPage {
+  results: SearchResult[];
+  /** Opaque cursor of the next page (only valid with the same sort); null on the last page. */
+  next: string | null;
+}
+
+export interface SearchQuery {
+  q: string;
+  sort?: 'relevance' | 'recent';
+  cursor?: string | null;
+  limit?: number;
+  /** Minutes east of UTC, so that dates in `q` are the user's calendar days. */
+  tz_offset?: number;
+}
+
 export interface Ready {
   user: User;
   session_id: Id;
