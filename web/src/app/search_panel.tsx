@@ -4,7 +4,7 @@
 // to one conversation, sorted by relevance or recency, with "load more" by cursor. A result shows
 // its room, author, time and the highlighted snippet (sanitized: <mark> only); choosing it opens
 // the room around that message (store.jumpTo), or the thread for a thread reply.
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Id, RoomSummary, SearchResult } from '../sdk';
 import { Avatar } from './avatar';
 import { safeHtml } from './safe_html';
@@ -49,6 +49,7 @@ export function SearchPanel({ store, navigate }: { store: AppStore; navigate: (r
   const currentId = store.current.value;
   const current = currentId ? store.rooms.value.get(currentId) : undefined;
   const input = useRef<HTMLInputElement>(null);
+  const [note, setNote] = useState<string | null>(null);
   void store.users.value;
 
   useEffect(() => { input.current?.focus(); }, []);
@@ -60,9 +61,10 @@ export function SearchPanel({ store, navigate }: { store: AppStore; navigate: (r
   const openHit = async (r: SearchResult) => {
     const room = r.room.id;
     if (!store.rooms.value.has(room)) {
-      store.notice.value = 'You are no longer in that conversation, so it cannot be opened.';
+      setNote('You are no longer in that conversation, so this message cannot be opened.');
       return;
     }
+    setNote(null);
     const thread = r.message.thread_root ?? null;
     // One pane at a time on small screens, and a thread reply shows in the thread panel.
     if (thread || matchMedia('(max-width: 767.98px)').matches) close();
@@ -111,6 +113,7 @@ export function SearchPanel({ store, navigate }: { store: AppStore; navigate: (r
         </details>
       </form>
       <div class="search-results-wrap">
+        {note && <p class="form-error search-error" role="alert">{note}</p>}
         {st?.error && <p class="form-error search-error" role="alert" data-testid="search-error">{st.error}</p>}
         <p class="sr-only" role="status">{st ? (st.loading ? 'Searching…' : `${st.results.length}${st.next ? ' or more' : ''} results`) : ''}</p>
         {st && !st.loading && !st.error && st.results.length === 0 && (
