@@ -5,7 +5,7 @@
 // nothing, mention badges, and the panel on a phone. The tests run in order and share users.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launchBrowser, screenshot, startServer, uniq } from './harness.mjs';
+import { axeViolations, launchBrowser, screenshot, startServer, uniq } from './harness.mjs';
 
 const kPassword = 'correct horse battery';
 const kDesktop = { viewport: { width: 1280, height: 800 } };
@@ -223,7 +223,11 @@ test('a refused query shows the server\'s reason; the panel keeps working', asyn
   await search(page, 'quokka');
   assert.equal(await page.getByTestId('search-error').count(), 0);
   assert.equal(await hits(page).count(), 1);
-  // Escape closes the panel.
+  // Arrow keys move from the box to the results and back; Escape closes the panel.
+  await searchBox(page).press('ArrowDown');
+  assert.equal(await hits(page).first().evaluate((el) => el === document.activeElement), true);
+  await page.keyboard.press('ArrowUp');
+  assert.equal(await searchBox(page).evaluate((el) => el === document.activeElement), true);
   await searchBox(page).press('Escape');
   await searchBox(page).waitFor({ state: 'detached' });
 });
@@ -238,6 +242,24 @@ test('a user who is not in the room never finds its messages', async () => {
   // Her own DM is found.
   await search(page, 'rodents');
   assert.equal(await hits(page).count(), 1);
+});
+
+test('a hit in a thread opens the thread beside its root; the panel passes the accessibility check', async () => {
+  const { page } = users.bob;
+  const root = (await post(users.alice.page, groupId, 'Who owns the wombat budget?')).message;
+  await api(users.alice.page, 'POST', `/rooms/${groupId}/messages`,
+            { client_txn_id: 'thread-reply-1', body: 'Finance owns the platypus line item', thread_root: root.id });
+  await page.keyboard.press('Control+f');
+  await search(page, 'platypus');
+  assert.equal(await hits(page).count(), 1);
+  assert.match(await hits(page).first().innerText(), /thread/);
+  const v = await axeViolations(page);
+  assert.deepEqual(v, [], JSON.stringify(v, null, 1));
+  await hits(page).first().click();
+  const thread = page.getByRole('complementary', { name: 'Thread' });
+  await thread.getByTestId('thread-message').filter({ hasText: 'Finance owns the platypus line item' }).waitFor();
+  await messageItem(page, 'Who owns the wombat budget?').waitFor();
+  await thread.getByRole('button', { name: 'Close thread' }).click();
 });
 
 test('mentions: an @ badge in the room list and the tab title, cleared when read', async () => {

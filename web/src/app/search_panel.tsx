@@ -13,8 +13,14 @@ import type { AppStore } from './store';
 
 export const kSearchInputId = 'search-input';
 
+/** Where focus returns when the panel closes (the button or the element that had it). */
+let returnFocus: HTMLElement | null = null;
+
 /** Opens the search panel and puts the cursor in its box (the shortcut and the header button). */
 export function openSearch(store: AppStore): void {
+  if (!store.search.open.value && document.activeElement instanceof HTMLElement && document.activeElement !== document.body) {
+    returnFocus = document.activeElement;
+  }
   store.search.open.value = true;
   requestAnimationFrame(() => {
     const input = document.getElementById(kSearchInputId) as HTMLInputElement | null;
@@ -54,7 +60,21 @@ export function SearchPanel({ store, navigate }: { store: AppStore; navigate: (r
 
   useEffect(() => { input.current?.focus(); }, []);
 
-  const close = () => { search.open.value = false; };
+  const close = () => {
+    search.open.value = false;
+    const back = returnFocus;
+    returnFocus = null;
+    if (back?.isConnected) requestAnimationFrame(() => back.focus());
+  };
+  // Arrow keys move between the box and the results.
+  const arrows = (e: KeyboardEvent) => {
+    if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
+    const all = [...(e.currentTarget as HTMLElement).querySelectorAll<HTMLElement>(`#${kSearchInputId}, .search-hit`)];
+    const i = all.indexOf(document.activeElement as HTMLElement);
+    if (i < 0) return;
+    const next = all[Math.min(all.length - 1, Math.max(0, i + (e.key === 'ArrowDown' ? 1 : -1)))];
+    if (next !== all[i]) { e.preventDefault(); next.focus(); }
+  };
   const rerun = () => { if (search.text.value.trim()) void search.run(); };
   const scopeTitle = scope ? titleOf(store, scope.id, scope.kind === 'group' ? scope.name : null) : current ? store.roomTitle(current) : null;
 
@@ -77,7 +97,7 @@ export function SearchPanel({ store, navigate }: { store: AppStore; navigate: (r
   };
 
   return (
-    <aside class="search-panel" aria-label="Search">
+    <aside class="search-panel" aria-label="Search" onKeyDown={arrows}>
       <header class="conv-head">
         <button class="icon-button back-always" type="button" aria-label="Close search" onClick={close}>
           <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><path d="M6 6l12 12M18 6L6 18" stroke="currentColor" stroke-width="2" stroke-linecap="round" /></svg>
