@@ -374,6 +374,46 @@ test('a file of a refused type shows why and sends nothing; other files get a ca
   assert.ok(readFileSync(await download.path()).equals(pdf));
 });
 
+test('a video recorded in the browser plays in place, in a box reserved before it loads', async () => {
+  const { alice, bob } = users;
+  // 320×180 VP8 WebM from a canvas through MediaRecorder: a real video file.
+  const b64 = await alice.page.evaluate(async () => {
+    const c = document.createElement('canvas');
+    c.width = 320;
+    c.height = 180;
+    const g = c.getContext('2d');
+    const rec = new MediaRecorder(c.captureStream(25), { mimeType: 'video/webm;codecs=vp8' });
+    const chunks = [];
+    rec.ondataavailable = (e) => chunks.push(e.data);
+    rec.start(100);
+    for (let i = 0; i < 20; i++) {
+      g.fillStyle = `hsl(${i * 18} 70% 50%)`;
+      g.fillRect(0, 0, 320, 180);
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    await new Promise((r) => { rec.onstop = r; rec.stop(); });
+    const bytes = new Uint8Array(await new Blob(chunks).arrayBuffer());
+    let s = '';
+    for (const b of bytes) s += String.fromCharCode(b);
+    return btoa(s);
+  });
+  await chooseFiles(alice.page, [{ name: 'clip.webm', mimeType: 'video/webm', buffer: Buffer.from(b64, 'base64') }]);
+  await alice.page.locator('[data-testid=upload-chip][data-state=done]').waitFor();
+  await composer(alice.page).fill('a short clip');
+  await composer(alice.page).press('Enter');
+  const video = messageItem(bob.page, 'a short clip').locator('[data-testid=attachment-video] video');
+  await video.waitFor();
+  const box = await video.boundingBox();
+  assert.ok(Math.abs(box.width / box.height - 16 / 9) < 0.03, `16:9 box, got ${box.width}x${box.height}`);
+  await bob.page.waitForFunction(() => {
+    const v = document.querySelector('[data-testid=attachment-video] video');
+    return v && v.readyState >= 1 && v.videoWidth === 320 && v.videoHeight === 180;
+  });
+  const after = await video.boundingBox();
+  assert.deepEqual([after.width, after.height], [box.width, box.height]);
+  assert.match(await messageItem(bob.page, 'a short clip').innerText(), /clip\.webm/);
+});
+
 test('an upload in progress can be cancelled; nothing is sent', async () => {
   const { alice, bob } = users;
   const bobCount = await messages(bob.page).count();
@@ -400,12 +440,69 @@ test('an upload in progress can be cancelled; nothing is sent', async () => {
   assert.equal(await messages(bob.page).count(), bobCount + 1);
 });
 
+test('over the size limit or the quota: the chip says which, and the message waits', async () => {
+  // A second server with small limits (1 MB a file, 1.5 MB a user).
+  const small = await startServer(['--files.max_upload_bytes=1000000', '--files.quota_bytes=1500000']);
+  const ctx = await browser.newContext({ ...kDesktop, serviceWorkers: 'block' });
+  try {
+    const api = async (method, path, body, token) => {
+      const res = await fetch(`${small.url}/api/v1${path}`, {
+        method, body: JSON.stringify(body),
+        headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+      });
+      assert.ok(res.ok, `${method} ${path}: ${res.status}`);
+      return res.json();
+    };
+    const names = [uniq('dora'), uniq('eli')];
+    for (const [i, username] of names.entries()) {
+      await api('POST', '/auth/register', { username, password: kPassword, display_name: i ? 'Eli Wallace' : 'Dora Maar' });
+    }
+    const dora = await api('POST', '/auth/login', { username: names[0], password: kPassword });
+    const eli = await api('POST', '/auth/login', { username: names[1], password: kPassword });
+    await api('POST', '/dms', { user_id: eli.user.id }, dora.token);
+
+    const page = await ctx.newPage();
+    page.setDefaultTimeout(10000);
+    page.on('pageerror', (e) => pageErrors.push(String(e)));
+    await page.goto(small.url);
+    await page.getByLabel('Username').fill(names[0]);
+    await page.getByLabel('Password').fill(kPassword);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('navigation', { name: 'Rooms' }).getByRole('link', { name: /^Eli Wallace/ }).click();
+
+    const text = (n, ch) => Buffer.alloc(n, ch);
+    await chooseFiles(page, [{ name: 'huge.txt', mimeType: 'text/plain', buffer: text(1_200_000, 'h\n') },
+                             { name: 'first.txt', mimeType: 'text/plain', buffer: text(900_000, 'a\n') }]);
+    const chip = (name) => page.getByTestId('upload-chip').filter({ hasText: name });
+    await chip('huge.txt').and(page.locator('[data-state=failed]')).waitFor();
+    assert.match(await chip('huge.txt').innerText(), /Too big to upload\./);
+    await chip('first.txt').and(page.locator('[data-state=done]')).waitFor();
+    // 900 kB stored (unsent uploads count): another 900 kB goes over the 1.5 MB quota.
+    await chooseFiles(page, [{ name: 'second.txt', mimeType: 'text/plain', buffer: text(900_000, 'b\n') }]);
+    await chip('second.txt').and(page.locator('[data-state=failed]')).waitFor();
+    assert.match(await chip('second.txt').innerText(), /Your storage quota is full\./);
+    // Neither refusal offers a retry that cannot succeed, and the message cannot go yet.
+    assert.equal(await page.getByTestId('upload-chip').getByRole('button', { name: 'Retry' }).count(), 0);
+    assert.equal(await sendButton(page).isDisabled(), true);
+    await page.getByRole('button', { name: 'Remove huge.txt' }).click();
+    await page.getByRole('button', { name: 'Remove second.txt' }).click();
+    await sendButton(page).click();
+    await page.locator('[data-testid=message] [data-testid=attachment-file]').filter({ hasText: 'first.txt' }).waitFor();
+  } finally {
+    await ctx.close();
+    await small.stop();
+  }
+});
+
 test('screenshots: a conversation with images on desktop and on a phone', async () => {
   const { alice, bob } = users;
   await messageItem(alice.page, 'Two more').getByTestId('attachment-image').first().scrollIntoViewIfNeeded();
   await alice.page.waitForFunction(() => [...document.querySelectorAll('[data-testid=attachment-image] img')]
     .every((i) => i.complete && i.naturalWidth > 0));
   await screenshot(alice.page, 'desktop-attachments');
+  await messageItem(alice.page, 'after the cancel').scrollIntoViewIfNeeded();
+  await alice.page.waitForFunction(() => document.querySelector('[data-testid=attachment-video] video')?.readyState >= 2);
+  await screenshot(alice.page, 'desktop-attachments-files');
   assert.deepEqual(await axeViolations(alice.page), []);
 
   const phone = await signIn(bob, kMobile);

@@ -20,7 +20,8 @@ const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 export const screenshotDir = process.env.E2E_SCREENSHOTS ?? join(here, 'screenshots');
 
-export async function startServer() {
+/** Starts `parley serve`; `extraArgs` are more command-line settings (e.g. file limits). */
+export async function startServer(extraArgs = []) {
   const bin = process.env.PARLEY_BIN;
   if (!bin || !existsSync(bin)) throw new Error(`PARLEY_BIN must name the parley binary (got ${bin})`);
   const webRoot = resolve(process.env.PARLEY_WEB_ROOT ?? join(repoRoot, 'web', 'dist'));
@@ -28,7 +29,7 @@ export async function startServer() {
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-e2e-'));
   const proc = spawn(bin, ['serve', '--http.port=0', `--store.data_dir=${dataDir}`, `--http.web_root=${webRoot}`,
                            '--auth.ip_attempts_per_minute=1000', '--auth.account_attempts_per_minute=1000',
-                           '--log.level=warn'],
+                           '--log.level=warn', ...extraArgs],
                      { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (d) => { stderr = (stderr + d).slice(-20000); });

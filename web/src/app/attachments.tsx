@@ -16,19 +16,26 @@ import { formatBytes, UploadQueue, UploadQueues, uploadErrorText, type UploadIte
 
 // --- composer side
 
-const queues = new WeakMap<AppStore, UploadQueues>();
+// The signed-in user's queues: another user signing in on the same tab starts empty (the
+// previous one's uploads are cancelled).
+const queues = new WeakMap<AppStore, { user: Id | undefined; queues: UploadQueues }>();
 
 function queuesOf(store: AppStore): UploadQueues {
+  const user = store.me.value?.id;
   let q = queues.get(store);
-  if (!q) {
-    q = new UploadQueues({
-      upload: (file, onProgress) => store.rest.upload(file, { onProgress }),
-      createObjectUrl: (f) => URL.createObjectURL(f),
-      revokeObjectUrl: (u) => URL.revokeObjectURL(u),
-    });
+  if (!q || q.user !== user) {
+    q?.queues.clear();
+    q = {
+      user,
+      queues: new UploadQueues({
+        upload: (file, onProgress) => store.rest.upload(file, { onProgress }),
+        createObjectUrl: (f) => URL.createObjectURL(f),
+        revokeObjectUrl: (u) => URL.revokeObjectURL(u),
+      }),
+    };
     queues.set(store, q);
   }
-  return q;
+  return q.queues;
 }
 
 /** The room's upload queue; the calling component re-renders on every change (progress too). */
@@ -214,7 +221,8 @@ export function MessageAttachments({ attachments }: { attachments: readonly Atta
   const [Box, setBox] = useState<ComponentType<LightboxProps> | null>(null);
   if (!attachments || attachments.length === 0) return null;
   const images = attachments.filter((a) => a.kind === 'image' && a.thumbnail_url);
-  const files = attachments.filter((a) => !(a.kind === 'image' && a.thumbnail_url));
+  const media = attachments.filter((a) => a.kind === 'video' || a.kind === 'audio');
+  const files = attachments.filter((a) => !(a.kind === 'image' && a.thumbnail_url) && a.kind !== 'video' && a.kind !== 'audio');
   const single = images.length === 1;
 
   const show = (i: number) => {
@@ -242,9 +250,30 @@ export function MessageAttachments({ attachments }: { attachments: readonly Atta
           })}
         </div>
       )}
+      {media.map((a) => <MediaPlayer key={a.id} a={a} />)}
       {files.map((a) => <FileCard key={a.id} a={a} />)}
       {open !== null && Box && <Box images={images} start={open} onClose={() => setOpen(null)} />}
     </div>
+  );
+}
+
+/**
+ * Video and audio play in place (the server answers Range requests, so seeking works). Video
+ * has no stored dimensions: a 16:9 box is reserved and the picture letterboxed inside it, so
+ * nothing moves when the metadata arrives. Only metadata is fetched until the person plays.
+ */
+function MediaPlayer({ a }: { a: Attachment }) {
+  return (
+    <figure class={`att-media ${a.kind}`} data-testid={`attachment-${a.kind}`}>
+      {a.kind === 'video'
+        ? <video controls preload="metadata" src={a.url} aria-label={a.name} width={360} height={203} />
+        : <audio controls preload="metadata" src={a.url} aria-label={a.name} />}
+      <figcaption>
+        <span class="att-file-name">{a.name}</span>
+        <span class="att-file-meta">{formatBytes(a.size)}</span>
+        <a class="att-media-dl" href={a.url} download={a.name} title={`Download ${a.name}`}>Download</a>
+      </figcaption>
+    </figure>
   );
 }
 

@@ -1,6 +1,7 @@
 // app/thread_panel.tsx: a thread in a side panel (desktop: right of the conversation; under
 // 768px: its own pane with back navigation): the root, its replies live, and a composer.
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { MessageAttachments } from './attachments';
 import { Avatar } from './avatar';
 import { messageHtml } from './format_body';
 import { timeLabel } from './messages';
@@ -45,6 +46,7 @@ export function ThreadPanel({ store }: { store: AppStore }) {
                 </div>
                 {m.deleted_at !== null ? <p class="msg-body tombstone">This message was deleted.</p>
                   : <div class="msg-body" dangerouslySetInnerHTML={{ __html: messageHtml(m) }} />}
+                {m.deleted_at === null && <MessageAttachments attachments={m.attachments} />}
               </div>
             </li>
           ))}
