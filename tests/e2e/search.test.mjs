@@ -257,7 +257,10 @@ test('a hit in a thread opens the thread beside its root; the panel passes the a
   assert.deepEqual(v, [], JSON.stringify(v, null, 1));
   await hits(page).first().click();
   const thread = page.getByRole('complementary', { name: 'Thread' });
-  await thread.getByTestId('thread-message').filter({ hasText: 'Finance owns the platypus line item' }).waitFor();
+  const reply = thread.getByTestId('thread-message').filter({ hasText: 'Finance owns the platypus line item' });
+  await reply.waitFor();
+  await page.waitForFunction(() => document.querySelector('.thread-panel .msg.flash') !== null);
+  assert.match(await reply.getAttribute('class'), /\bflash\b/);
   await messageItem(page, 'Who owns the wombat budget?').waitFor();
   await thread.getByRole('button', { name: 'Close thread' }).click();
 });

@@ -92,7 +92,7 @@ export function SearchPanel({ store, navigate }: { store: AppStore; navigate: (r
     await store.jumpTo(room, thread ?? r.message.id);
     if (thread) {
       const root = store.findMessage(room, thread);
-      if (root) await store.openThread(room, root);
+      if (root) await store.openThread(room, root, r.message.id);
     }
   };
 

@@ -163,6 +163,7 @@ export class AppStore {
       this.me.value = null;
       this.rooms.value = new Map();
       this.convs.value = new Map();
+      this.detached.clear();
       this.current.value = null;
       this.thread.value = null;
       this.presence.value = new Map();
@@ -347,7 +348,7 @@ export class AppStore {
         if (s.last_message) this.user(s.last_message.sender_id);
       }
       this.rooms.value = next;
-      if (!resumed) this.convs.value = new Map();
+      if (!resumed) { this.convs.value = new Map(); this.detached.clear(); }
       this.presence.value = new Map(Object.entries(r.presence ?? {}));
       const cur = this.current.value;
       if (cur && !next.has(cur)) this.current.value = null;
@@ -675,7 +676,11 @@ export class AppStore {
   // --- threads (replies stay out of the timeline; the root carries the summary)
 
   /** The open thread panel: its root and replies, ascending. */
-  readonly thread = signal<{ room: Id; root: Message; replies: Message[]; loading: boolean; error: string | null } | null>(null);
+  readonly thread = signal<{
+    room: Id; root: Message; replies: Message[]; loading: boolean; error: string | null;
+    /** A reply to scroll to and highlight once loaded (a search hit); the panel clears it. */
+    focus?: Id | null;
+  } | null>(null);
 
   private onThreadEvent(room: Id, m: Message, summary: Message['thread'] | undefined): void {
     if (summary !== undefined && this.convs.value.has(room)) {
@@ -690,8 +695,8 @@ export class AppStore {
     }
   }
 
-  async openThread(room: Id, root: Message): Promise<void> {
-    this.thread.value = { room, root, replies: [], loading: true, error: null };
+  async openThread(room: Id, root: Message, focus: Id | null = null): Promise<void> {
+    this.thread.value = { room, root, replies: [], loading: true, error: null, focus };
     try {
       const page = await this.rest.thread(room, root.id, { limit: 100 });
       for (const m of page.messages) this.user(m.sender_id);
@@ -704,6 +709,11 @@ export class AppStore {
   }
 
   closeThread(): void { this.thread.value = null; }
+
+  threadFocusDone(): void {
+    const t = this.thread.value;
+    if (t?.focus) this.thread.value = { ...t, focus: null };
+  }
 
   /** A thread reply goes over REST (idempotent by client_txn_id); its echo fills the panel. */
   async replyInThread(room: Id, root: Id, body: string): Promise<void> {

@@ -14,6 +14,14 @@ export function ThreadPanel({ store }: { store: AppStore }) {
   const list = useRef<HTMLOListElement>(null);
   void store.users.value;
   useEffect(() => { list.current?.lastElementChild?.scrollIntoView({ block: 'end' }); }, [t?.replies.length]);
+  // A reply opened from search: scroll to it and flash it once it is loaded.
+  useEffect(() => {
+    const el = t?.focus && !t.loading ? list.current?.querySelector<HTMLElement>(`[data-message-id="${t.focus}"]`) : null;
+    if (!el) return;
+    el.scrollIntoView({ block: 'center' });
+    el.classList.add('flash');
+    store.threadFocusDone();
+  }, [t?.focus, t?.loading]);
   if (!t) return null;
   const all = [t.root, ...t.replies];
   const send = async () => {
@@ -37,7 +45,8 @@ export function ThreadPanel({ store }: { store: AppStore }) {
       <div class="thread-scroll">
         <ol class="messages" aria-label="Thread messages" ref={list}>
           {all.map((m, i) => (
-            <li key={m.id} class={`msg${i === 0 ? ' thread-root' : ''}${m.deleted_at !== null ? ' deleted' : ''}`} data-testid="thread-message">
+            <li key={m.id} class={`msg${i === 0 ? ' thread-root' : ''}${m.deleted_at !== null ? ' deleted' : ''}`} data-testid="thread-message"
+                data-message-id={m.id}>
               <div class="msg-gutter"><Avatar id={m.sender_id} name={store.displayName(m.sender_id)} size={32} /></div>
               <div class="msg-main">
                 <div class="msg-head">
