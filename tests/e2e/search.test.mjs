@@ -130,6 +130,9 @@ test('an old message is found, opened in context and highlighted; scrolling cont
   assert.match(await hit.innerText(), /#Launch/);
   assert.match(await hit.locator('.hit-snippet').innerText(), /The quokka migration plan is ready for review/);
   await screenshot(bob.page, 'desktop-search');
+  await bob.page.emulateMedia({ colorScheme: 'dark' });
+  await screenshot(bob.page, 'desktop-search-dark');
+  await bob.page.emulateMedia({ colorScheme: 'light' });
 
   await hit.click();
   const target = messageItem(bob.page, kOld);
