@@ -29,7 +29,7 @@ export function openSearch(store: AppStore): void {
   });
 }
 
-/** How "this conversation" is written for the search (null: cannot scope to it yet). */
+/** How "this conversation" is written for the search (a DM partner not loaded yet: empty name, scoped by id only). */
 export function roomScope(store: AppStore, s: RoomSummary): SearchRoomScope {
   if (s.room.kind === 'dm') return { id: s.room.id, kind: 'dm', name: store.user(s.dm_peer_id)?.username ?? '' };
   return { id: s.room.id, kind: 'group', name: s.room.name };
