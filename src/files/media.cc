@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <utility>
 
 namespace parley::files {
 
@@ -190,6 +191,9 @@ core::Result<ImageRenditions> render_image(const std::string& path, const ImageL
     ImagePtr img(header);
     out.width = vips_image_get_width(header);
     out.height = vips_image_get_height(header);
+    // The renditions are turned upright (EXIF orientation); the size recorded is the upright
+    // one too, since clients reserve the image's space from it before the thumbnail arrives.
+    if (vips_image_get_orientation_swap(header)) std::swap(out.width, out.height);
   }
   const std::int64_t pixels = static_cast<std::int64_t>(out.width) * out.height;
   if (pixels > limits.max_pixels || out.width <= 0 || out.height <= 0) {

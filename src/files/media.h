@@ -38,7 +38,7 @@ struct ImageLimits {
 };
 
 struct ImageRenditions {
-  int width = 0;   // of the original (as stored, before EXIF orientation)
+  int width = 0;   // of the original, upright (EXIF orientation applied, like the renditions)
   int height = 0;
   std::string thumbnail;  // WebP bytes, metadata stripped, auto-rotated
   std::string preview;    // WebP bytes, metadata stripped, auto-rotated

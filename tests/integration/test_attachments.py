@@ -196,6 +196,21 @@ class AttachmentsTest(AsyncServerTestCase):
         # The original is the user's file, unchanged.
         self.assertEqual(self.fetch(self.alice, j["url"]).body, original)
 
+    def test_exif_rotated_photo_reports_its_upright_size(self):
+        # A phone photo: 300x200 pixels stored sideways with EXIF orientation 6 (rotate 90°
+        # clockwise to view) is a 200x300 portrait. The renditions are turned upright, and the
+        # width/height a client reserves space with must be the upright ones too.
+        buf = io.BytesIO()
+        exif = Image.Exif()
+        exif[0x0112] = 6  # Orientation
+        Image.new("RGB", (300, 200), (20, 160, 90)).save(buf, "JPEG", exif=exif.tobytes())
+        att = self.uploaded(self.alice, buf.getvalue(), "sideways.jpg")
+        self.assertEqual((att["width"], att["height"]), (200, 300))
+        for url in (att["thumbnail_url"], att["preview_url"]):
+            img = Image.open(io.BytesIO(self.fetch(self.alice, url).body))
+            self.assertLess(img.size[0], img.size[1], f"{url} is upright (portrait): {img.size}")
+            self.assertAlmostEqual(img.size[0] / img.size[1], 200 / 300, places=1)
+
     def test_range_requests_on_media(self):
         data = png(640, 480, (1, 2, 3))
         a = self.uploaded(self.alice, data, "range.png")
