@@ -49,7 +49,7 @@ export function Lightbox({ images, start, onClose }: { images: Attachment[]; sta
         </button>
       </header>
       <div class="lb-stage">
-        <img key={a.id} src={a.preview_url ?? a.url} alt={a.name} width={a.width ?? undefined} height={a.height ?? undefined}
+        <img key={a.id} src={shownUrl(a)} alt={a.name} width={a.width ?? undefined} height={a.height ?? undefined}
              data-testid="lightbox-image" />
       </div>
       {n > 1 && (
@@ -75,4 +75,10 @@ function trapTab(e: KeyboardEvent, box: HTMLElement): void {
   const at = document.activeElement;
   if (e.shiftKey && (at === first || !box.contains(at) || at === box)) { e.preventDefault(); last.focus(); }
   else if (!e.shiftKey && (at === last || !box.contains(at))) { e.preventDefault(); first.focus(); }
+}
+
+/** The preview (a still WebP); a GIF of reasonable size is shown as sent, so it moves. */
+function shownUrl(a: Attachment): string {
+  if (a.mime === 'image/gif' && a.size <= 8_000_000) return a.url;
+  return a.preview_url ?? a.url;
 }
