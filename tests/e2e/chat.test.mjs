@@ -2,8 +2,8 @@
 // `parley serve` with a temporary store. The tests run in order and share users:
 // alice, bob and carol sign up in their own browser contexts.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { axeViolations, launchBrowser, screenshot, startServer, uniq } from './harness.mjs';
+import { after, before } from 'node:test';
+import { axeViolations, e2eTest, launchBrowser, screenshot, startServer, uniq, watchPage } from './harness.mjs';
 
 const kPassword = 'correct horse battery';
 const kDesktop = { viewport: { width: 1280, height: 800 } };
@@ -24,9 +24,11 @@ after(async () => {
   await server?.stop();
 });
 
-async function newPage(opts = kDesktop) {
+const test = (name, fn) => e2eTest(name, () => server, fn);
+
+async function newPage(opts = kDesktop, label = 'page') {
   const ctx = await browser.newContext({ ...opts, serviceWorkers: 'block' });
-  const page = await ctx.newPage();
+  const page = watchPage(await ctx.newPage(), label);
   page.setDefaultTimeout(10000);
   page.on('pageerror', (e) => pageErrors.push(String(e)));
   await page.goto(server.url);
@@ -34,7 +36,7 @@ async function newPage(opts = kDesktop) {
 }
 
 async function signUp(key, display) {
-  const { ctx, page } = await newPage();
+  const { ctx, page } = await newPage(kDesktop, key);
   const username = uniq(key);
   await page.getByRole('tab', { name: 'Create account' }).click();
   await page.getByLabel('Username').fill(username);
@@ -47,7 +49,7 @@ async function signUp(key, display) {
 }
 
 async function signIn(user, opts) {
-  const { ctx, page } = await newPage(opts);
+  const { ctx, page } = await newPage(opts, `${user.username}-signed-in`);
   await page.getByLabel('Username').fill(user.username);
   await page.getByLabel('Password').fill(kPassword);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
@@ -168,6 +170,7 @@ test('a group of three with a reply, an edit and a delete', async () => {
   const edit = alice.page.getByRole('textbox', { name: 'Edit message' });
   await edit.fill('Kickoff is Monday at 11.');
   await edit.press('Enter');
+  await waitForMessage(alice.page, 'Kickoff is Monday at 11.');
   await waitForMessage(carol.page, 'Kickoff is Monday at 11.');
   await messageItem(carol.page, 'Kickoff is Monday at 11.').getByText('(edited)').waitFor();
 
@@ -261,14 +264,21 @@ test('messages written offline are sent once each when the network returns', asy
   await send(bob.page, 'offline two');
   await bob.page.getByText('2 messages will be sent when you are back.').waitFor();
   assert.equal(await bob.page.locator('[data-testid=pending-message]').count(), 2);
-  await new Promise((r) => setTimeout(r, 500));
+  // The room goes on without Bob: Carol's message reaches Alice, Bob's queued ones do not.
+  await send(users.carol.page, 'Carol here while Bob is away');
+  await waitForMessage(alice.page, 'Carol here while Bob is away');
   assert.equal(await messageBody(alice.page, 'offline one').count(), 0);
 
   await bob.ctx.setOffline(false);
   await waitForMessage(alice.page, 'offline one');
   await waitForMessage(alice.page, 'offline two');
+  await waitForMessage(bob.page, 'Carol here while Bob is away'); // missed while offline: resumed
   await bob.page.locator('[data-testid=pending-message]').first().waitFor({ state: 'detached' });
-  await new Promise((r) => setTimeout(r, 1000)); // give a duplicate time to show up
+  // A message sent after them on the same connection: once it is shown, a duplicate of the
+  // two (a resend the server did not recognise) would have been shown before it.
+  await send(bob.page, 'back online');
+  await waitForMessage(alice.page, 'back online');
+  await waitForMessage(bob.page, 'back online');
   for (const page of [alice.page, bob.page]) {
     assert.equal(await messageBody(page, 'offline one').count(), 1);
     assert.equal(await messageBody(page, 'offline two').count(), 1);
@@ -364,12 +374,15 @@ test('Ctrl/Cmd-K switcher, the new messages divider, and settings: name, session
   await waitForMessage(bob.page, 'Receipts off now?');
   const tick = messageItem(alice.page, 'Receipts off now?').locator('[data-tick]');
   await messageItem(alice.page, 'Receipts off now?').locator('[data-tick=delivered]').waitFor();
-  await new Promise((r) => setTimeout(r, 800)); // a read receipt would have arrived by now
+  // Bob has read it (the room is open) and answers: a read receipt would have reached Alice
+  // before his answer, which his connection sends after the read.
+  await send(bob.page, 'Yes, they are.');
+  await waitForMessage(alice.page, 'Yes, they are.');
   assert.equal(await tick.getAttribute('data-tick'), 'delivered');
 });
 
 test('accessibility: no serious or critical axe violations on the main screens', async () => {
-  const { ctx, page } = await newPage();
+  const { ctx, page } = await newPage(kDesktop, 'signed-out');
   await page.getByRole('tab', { name: 'Sign in' }).waitFor();
   await screenshot(page, 'desktop-sign-in');
   let v = await axeViolations(page);

@@ -4,8 +4,13 @@
 //
 // Environment: PARLEY_BIN (required: the server binary), PARLEY_WEB_ROOT (default web/dist),
 // CHROMIUM (default /usr/bin/chromium), E2E_SCREENSHOTS (default tests/e2e/screenshots).
+//
+// When a test fails (e2eTest below), every page still open gets a screenshot, its HTML and a
+// log (console, page errors, failed or non-2xx requests, gateway frames) written under
+// <E2E_SCREENSHOTS>/failures/<test>/, with the server's stderr; the directory is git-ignored.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { test } from 'node:test';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -88,4 +93,77 @@ export async function screenshot(page, name) {
 
 export function uniq(prefix) {
   return `${prefix}${Math.random().toString(36).slice(2, 7)}`;
+}
+
+// --- failure artifacts
+
+const kLogLines = 400;   // per page: enough for one test's traffic, bounded
+const kFrameChars = 300; // gateway frames are cut to this length in the log
+const watched = new Map(); // page -> { label, lines }
+
+/** Records what happens in `page` so that a failing test can save it (see e2eTest). */
+export function watchPage(page, label) {
+  const entry = { label, lines: [] };
+  const t0 = Date.now();
+  const log = (kind, text) => {
+    entry.lines.push(`${String(Date.now() - t0).padStart(6)} ms ${kind} ${text}`);
+    if (entry.lines.length > kLogLines) entry.lines.shift();
+  };
+  watched.set(page, entry);
+  page.on('close', () => watched.delete(page));
+  page.on('console', (m) => log(`console.${m.type()}`, m.text()));
+  page.on('pageerror', (e) => log('pageerror', String(e?.stack ?? e)));
+  page.on('requestfailed', (r) => log('requestfailed', `${r.method()} ${r.url()} ${r.failure()?.errorText ?? ''}`));
+  page.on('response', (r) => {
+    const req = r.request();
+    if (r.status() >= 400 || (req.method() !== 'GET' && r.url().includes('/api/'))) {
+      log('http', `${req.method()} ${r.url()} -> ${r.status()}`);
+    }
+  });
+  page.on('websocket', (ws) => {
+    log('ws', `open ${ws.url()}`);
+    ws.on('framesent', (f) => log('ws>', String(f.payload).slice(0, kFrameChars)));
+    ws.on('framereceived', (f) => log('ws<', String(f.payload).slice(0, kFrameChars)));
+    ws.on('close', () => log('ws', 'closed'));
+  });
+  return page;
+}
+
+function slug(s) {
+  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80);
+}
+
+/** Saves a screenshot, the HTML and the log of every watched page, plus the server's stderr. */
+export async function saveFailure(name, error, server) {
+  const dir = join(screenshotDir, 'failures', slug(name));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'error.txt'), `${error?.stack ?? error}\n`);
+  if (server) writeFileSync(join(dir, 'server-stderr.log'), server.stderr());
+  for (const [page, { label, lines }] of watched) {
+    const base = join(dir, slug(label));
+    writeFileSync(`${base}.log`, `${page.url()}\n${lines.join('\n')}\n`);
+    try {
+      await page.screenshot({ path: `${base}.png`, timeout: 5000 });
+      writeFileSync(`${base}.html`, await page.content());
+    } catch (e) {
+      writeFileSync(`${base}.html`, `<!-- could not read the page: ${e} -->\n`);
+    }
+  }
+  return dir;
+}
+
+/**
+ * node:test's `test`, saving failure artifacts (saveFailure) before the failure is reported.
+ * `getServer` returns the running server (its stderr is saved too).
+ */
+export function e2eTest(name, getServer, fn) {
+  return test(name, async (t) => {
+    try {
+      await fn(t);
+    } catch (e) {
+      const dir = await saveFailure(name, e, getServer()).catch((x) => `(not saved: ${x})`);
+      t.diagnostic(`failure artifacts: ${dir}`);
+      throw e;
+    }
+  });
 }

@@ -2,7 +2,7 @@
 // composer edits your last message, Escape cancels a reply. Drafts are kept per room. Files
 // (button, drop onto the conversation, paste) upload at once and go with the message
 // (attachments.tsx).
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Attachment, Id, Message } from '../sdk';
 import { AttachButton, pastedFiles, UploadTray, useFileDrop, useUploadQueue } from './attachments';
 import type { AppStore } from './store';
@@ -23,7 +23,9 @@ export function Composer({ store, room, title, replyTo, onCancelReply, onSend, o
   useFileDrop(ref, addFiles);
 
   useEffect(() => { setText(store.draft(room)); setFileNotice(null); }, [room]);
-  useEffect(() => { if (window.matchMedia('(min-width: 768px)').matches) ref.current?.focus(); }, [room, replyTo]);
+  // Focus moves while the change renders (layout effect), not a frame later, when the user may
+  // already be typing somewhere else (see edit_box.tsx).
+  useLayoutEffect(() => { if (window.matchMedia('(min-width: 768px)').matches) ref.current?.focus(); }, [room, replyTo]);
   useEffect(() => { // grow with the text, up to a limit (CSS max-height)
     const t = ref.current;
     if (!t) return;

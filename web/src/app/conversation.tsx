@@ -30,7 +30,9 @@ export function Conversation({ store, room, onBack }: { store: AppStore; room: R
   const stick = useRef(true);
   const smoothJump = useRef(false); // "Jump to latest" is scrolling: its scroll events do not unstick
 
-  useEffect(() => { setReplyTo(null); setEditing(null); stick.current = true; }, [id]);
+  // No reset of replyTo/editing on a room change: App keys Conversation by room id, so each
+  // room gets fresh state. (A reset in a deferred effect could close an edit box opened within
+  // the first frame.)
 
   const rows = useMemo(() => layoutRows(conv.messages), [conv.messages]);
   const divider = store.dividerAfter(id);

@@ -1,13 +1,13 @@
 // app/emoji_picker.tsx: the full emoji picker (lazy chunk). Emoji data comes from the npm
 // package emojibase-data, reduced at build time to what the picker shows (emoji_data.ts).
-import { useMemo, useRef, useEffect, useState } from 'preact/hooks';
+import { useMemo, useRef, useLayoutEffect, useState } from 'preact/hooks';
 import { kEmojiGroups, searchEmoji, type EmojiEntry } from './emoji_data';
 
 export function EmojiPicker({ onPick, onClose }: { onPick: (emoji: string) => void; onClose: () => void }) {
   const [q, setQ] = useState('');
   const [group, setGroup] = useState(0);
   const input = useRef<HTMLInputElement>(null);
-  useEffect(() => { input.current?.focus(); }, []);
+  useLayoutEffect(() => { input.current?.focus(); }, []); // at mount, before any key press (edit_box.tsx)
   const shown: EmojiEntry[] = useMemo(() => (q.trim() ? searchEmoji(q, 120) : kEmojiGroups[group].emoji), [q, group]);
   return (
     <div class="emoji-picker">

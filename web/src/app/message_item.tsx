@@ -1,12 +1,13 @@
 // app/message_item.tsx: one message in the conversation timeline (header or continuation,
 // reply quote, body, edited marker, delivery tick, reactions, thread link, actions: react,
-// reply, thread, pin, read by, edit, delete), the in-place edit box, and a pending send from
-// the outbox. Kept apart from the list (message_list.tsx) so what a message shows can grow
+// reply, thread, pin, read by, edit, delete; the edit box is edit_box.tsx), and a pending send
+// from the outbox. Kept apart from the list (message_list.tsx) so what a message shows can grow
 // (attachments, ...) without touching scrolling.
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useMemo, useState } from 'preact/hooks';
 import type { Id, Message, PendingSend } from '../sdk';
 import { MessageAttachments } from './attachments';
 import { Avatar } from './avatar';
+import { EditBox } from './edit_box';
 import { formatBody, messageHtml } from './format_body';
 import { timeLabel, type Tick } from './messages';
 import { Reactions, ReactButton } from './reactions';
@@ -52,9 +53,8 @@ export function MessageItem({ store, room, m, dayBreak, continued, mine, editing
             </div>
           )}
           {editing ? (
-            <EditBox initial={m.body} onCancel={onEditDone} onSave={async (body) => {
-              try { await store.edit(room, m.id, body); onEditDone(); } catch (e) { setError(errorText(e)); }
-            }} />
+            <EditBox initial={m.body} onCancel={onEditDone} errorText={errorText}
+                     onSave={async (body) => { await store.edit(room, m.id, body); onEditDone(); }} />
           ) : deleted ? (
             <p class="msg-body tombstone">This message was deleted.</p>
           ) : (
@@ -107,29 +107,6 @@ export function MessageItem({ store, room, m, dayBreak, continued, mine, editing
         )}
       </li>
     </>
-  );
-}
-
-function EditBox({ initial, onSave, onCancel }: { initial: string; onSave: (b: string) => void; onCancel: () => void }) {
-  const [text, setText] = useState(initial);
-  const ref = useRef<HTMLTextAreaElement>(null);
-  useEffect(() => { const t = ref.current!; t.focus(); t.setSelectionRange(t.value.length, t.value.length); }, []);
-  // Save what the textarea holds now: a key press can arrive before the re-render that follows
-  // the last input event, while `text` still holds the previous value.
-  const save = () => { const v = ref.current?.value ?? text; if (v.trim()) onSave(v); };
-  return (
-    <form class="edit-box" onSubmit={(e) => { e.preventDefault(); save(); }}>
-      <textarea ref={ref} aria-label="Edit message" value={text} rows={2} onInput={(e) => setText(e.currentTarget.value)}
-                onKeyDown={(e) => {
-                  if (e.key === 'Escape') { e.preventDefault(); onCancel(); }
-                  if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); save(); }
-                }} />
-      <div class="edit-actions">
-        <span class="muted">Escape to cancel · Enter to save</span>
-        <button type="button" class="ghost" onClick={onCancel}>Cancel</button>
-        <button type="submit" class="primary">Save</button>
-      </div>
-    </form>
   );
 }
 
