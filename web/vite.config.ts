@@ -3,9 +3,10 @@
 // (no inline scripts), so nothing here may inline JavaScript into index.html.
 import { defineConfig } from 'vite';
 import { parleyEmoji } from './emoji_plugin.mjs';
+import { parleyPwa } from './pwa_plugin.mjs';
 
 export default defineConfig({
-  plugins: [parleyEmoji()],
+  plugins: [parleyEmoji(), parleyPwa()], // parleyPwa: PNG icons and sw.js (installable app)
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
   build: {
     outDir: 'dist',

@@ -57,7 +57,13 @@ export function App({ store }: { store: AppStore }) {
   }, []);
 
   if (phase === 'loading') {
-    return <main class="splash" aria-busy="true"><img src="/icon.svg" alt="Parley" width="56" height="56" /></main>;
+    // Shown offline too (the service worker serves the app shell): say why nothing happens.
+    return (
+      <main class="splash" aria-busy="true">
+        <img src="/icon.svg" alt="Parley" width="56" height="56" />
+        {store.notice.value && <p class="muted" role="status">{store.notice.value}</p>}
+      </main>
+    );
   }
   if (phase === 'signed_out') {
     if (location.pathname !== '/') history.replaceState(null, '', '/');

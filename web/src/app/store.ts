@@ -97,7 +97,8 @@ export class AppStore {
     } catch (e) {
       if (e instanceof ParleyError && e.code === 'unauthorized') this.phase.value = 'signed_out';
       else {
-        this.notice.value = 'Cannot reach the server. Retrying…';
+        this.notice.value = typeof navigator !== 'undefined' && navigator.onLine === false
+          ? 'You are offline. Parley connects when the network is back.' : 'Cannot reach the server. Retrying…';
         setTimeout(() => void this.boot(), 3000);
       }
     }
