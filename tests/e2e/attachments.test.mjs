@@ -6,8 +6,8 @@
 // and sends nothing; an upload in progress is cancelled. The tests run in order and share users.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, test } from 'node:test';
-import { axeViolations, launchBrowser, screenshot, startServer, uniq } from './harness.mjs';
+import { after, before } from 'node:test';
+import { axeViolations, e2eTest, launchBrowser, screenshot, startServer, uniq, watchPage } from './harness.mjs';
 
 const kPassword = 'correct horse battery';
 const kDesktop = { viewport: { width: 1280, height: 800 } };
@@ -29,9 +29,13 @@ after(async () => {
   await server?.stop();
 });
 
+// node:test's test, saving screenshot, HTML and log of every open page when one fails.
+const test = (name, fn) => e2eTest(name, () => server, fn);
+
+let pages = 0;
 async function newPage(opts = kDesktop) {
   const ctx = await browser.newContext({ ...opts, serviceWorkers: 'block', acceptDownloads: true });
-  const page = await ctx.newPage();
+  const page = watchPage(await ctx.newPage(), `page-${++pages}`);
   page.setDefaultTimeout(10000);
   page.on('pageerror', (e) => pageErrors.push(String(e)));
   await page.goto(server.url);
