@@ -4,8 +4,8 @@
 // found, opened in context and highlighted; operators, a refused query, a non-member who finds
 // nothing, mention badges, and the panel on a phone. The tests run in order and share users.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { axeViolations, launchBrowser, screenshot, startServer, uniq } from './harness.mjs';
+import { after, before } from 'node:test';
+import { axeViolations, e2eTest, launchBrowser, screenshot, startServer, uniq, watchPage } from './harness.mjs';
 
 const kPassword = 'correct horse battery';
 const kDesktop = { viewport: { width: 1280, height: 800 } };
@@ -30,9 +30,13 @@ after(async () => {
   assert.deepEqual(pageErrors, [], 'no uncaught errors in the pages');
 });
 
+// node:test's test, saving screenshot, HTML and log of every open page when one fails.
+const test = (name, fn) => e2eTest(name, () => server, fn);
+
+let pages = 0;
 async function newPage(opts = kDesktop) {
   const ctx = await browser.newContext({ ...opts, serviceWorkers: 'block' });
-  const page = await ctx.newPage();
+  const page = watchPage(await ctx.newPage(), `page-${++pages}`);
   page.setDefaultTimeout(10000);
   page.on('pageerror', (e) => pageErrors.push(String(e)));
   await page.goto(server.url);
@@ -150,12 +154,19 @@ test('an old message is found, opened in context and highlighted; scrolling cont
 
   // A message sent meanwhile does not land in the middle of the past...
   await post(alice.page, groupId, 'live while bob reads history');
-  await bob.page.waitForTimeout(300);
+  // Bob's client has it (the room list previews it) but keeps it out of the past he reads.
+  await bob.page.getByRole('navigation', { name: 'Rooms' }).getByText('live while bob reads history', { exact: false }).waitFor();
   assert.equal(await messageItem(bob.page, 'live while bob reads history').count(), 0);
-  // ...scrolling down loads newer pages until the live end, the live message included.
+  // ...scrolling down loads newer pages until the live end, the live message included: each
+  // scroll to the bottom waits for the next page (a newer last message) or the live one.
+  const lastSeq = () => bob.page.locator('[data-testid=message]').last().getAttribute('data-seq');
   for (let i = 0; i < 20 && await messageItem(bob.page, 'live while bob reads history').count() === 0; i++) {
+    const before = await lastSeq();
     await bob.page.locator('.timeline').evaluate((el) => { el.scrollTop = el.scrollHeight; });
-    await bob.page.waitForTimeout(150);
+    await bob.page.waitForFunction((seq) => {
+      const all = document.querySelectorAll('[data-testid=message]');
+      return all[all.length - 1]?.getAttribute('data-seq') !== seq;
+    }, before);
   }
   await messageItem(bob.page, 'filler number 120').waitFor();
   await messageItem(bob.page, 'live while bob reads history').waitFor();
