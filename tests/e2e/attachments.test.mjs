@@ -175,9 +175,9 @@ function sizeText(n) {
   return `${v >= 100 ? Math.round(v) : v.toFixed(1).replace(/\.0$/, '')} ${units[i]}`;
 }
 
-async function chooseFiles(page, files) {
+async function chooseFiles(page, files, scope = page.locator('.composer').first()) {
   const [chooser] = await Promise.all([page.waitForEvent('filechooser'),
-                                       page.getByRole('button', { name: 'Attach files' }).click()]);
+                                       scope.getByRole('button', { name: 'Attach files' }).click()]);
   assert.equal(chooser.isMultiple(), true);
   await chooser.setFiles(files);
 }
@@ -320,6 +320,33 @@ test('drag and drop of several images, one message; the lightbox goes between th
   });
   await bob.page.keyboard.press('Escape');
   await dialog.waitFor({ state: 'detached' });
+});
+
+test('a reply in a thread carries an image too', async () => {
+  const { alice, bob } = users;
+  const root = messageItem(bob.page, 'Two more');
+  await root.hover();
+  await root.getByRole('button', { name: 'Thread', exact: true }).click();
+  const panel = bob.page.getByRole('complementary', { name: 'Thread' });
+  await panel.waitFor();
+  await chooseFiles(bob.page, [{ name: 'reply.png', mimeType: 'image/png', buffer: images.fields }], panel);
+  await panel.locator('[data-testid=upload-chip][data-state=done]').waitFor();
+  await panel.getByRole('textbox', { name: 'Reply in thread' }).fill('the same, from me');
+  await panel.getByRole('button', { name: 'Send reply' }).click();
+  await panel.locator('[data-testid=thread-message] [data-testid=attachment-image] img[alt="reply.png"]').waitFor();
+  assert.equal(await panel.getByTestId('upload-chip').count(), 0);
+  // Alice sees the reply count on the root and the image inside the thread.
+  const aliceRoot = messageItem(alice.page, 'Two more');
+  await aliceRoot.getByRole('button', { name: /1 reply/ }).click();
+  const alicePanel = alice.page.getByRole('complementary', { name: 'Thread' });
+  await alicePanel.locator('[data-testid=thread-message] [data-testid=attachment-image] img[alt="reply.png"]').waitFor();
+  await alice.page.waitForFunction(() => [...document.querySelectorAll('.thread-panel [data-testid=attachment-image] img')]
+    .every((i) => i.complete && i.naturalWidth > 0));
+  await screenshot(alice.page, 'desktop-thread-attachment');
+  for (const p of [alice.page, bob.page]) {
+    await p.getByRole('button', { name: 'Close thread' }).click();
+    await p.getByRole('complementary', { name: 'Thread' }).waitFor({ state: 'detached' });
+  }
 });
 
 test('a pasted image is attached with a readable name; a pasted text stays text', async () => {

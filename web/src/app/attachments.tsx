@@ -128,53 +128,63 @@ function UploadChip({ item, onRemove, onRetry }: { item: UploadItem; onRemove: (
 }
 
 /**
- * Files dropped anywhere on the conversation that holds `inside` go to `onFiles`; while files
- * are dragged over it, it carries the class `drop-target` (the "Drop to share" overlay).
+ * Files dropped anywhere on the element matching `zone` (default: the conversation) that holds
+ * `inside` go to `onFiles`; while files are dragged over it, it carries the class `drop-target`
+ * (the "Drop to share" overlay). Rebinds when `inside` moves to another zone or appears later.
  */
-export function useFileDrop(inside: RefObject<HTMLElement>, onFiles: (files: File[]) => void): void {
+export function useFileDrop(inside: RefObject<HTMLElement>, onFiles: (files: File[]) => void,
+                            zone = '.conversation'): void {
   const cb = useRef(onFiles);
   cb.current = onFiles;
+  const bound = useRef<{ el: HTMLElement; off: () => void } | null>(null);
   useEffect(() => {
-    const zone = inside.current?.closest<HTMLElement>('.conversation');
-    if (!zone) return;
-    let depth = 0;
-    const carriesFiles = (e: DragEvent) => !!e.dataTransfer && [...e.dataTransfer.types].includes('Files');
-    const off = () => { depth = 0; zone.classList.remove('drop-target'); };
-    const enter = (e: DragEvent) => {
-      if (!carriesFiles(e)) return;
-      e.preventDefault();
-      depth++;
-      zone.classList.add('drop-target');
-    };
-    const over = (e: DragEvent) => {
-      if (!carriesFiles(e)) return;
-      e.preventDefault();                         // allows the drop
-      e.dataTransfer!.dropEffect = 'copy';
-    };
-    const leave = (e: DragEvent) => {
-      if (!carriesFiles(e)) return;
-      depth = Math.max(0, depth - 1);
-      if (depth === 0) off();
-    };
-    const drop = (e: DragEvent) => {
-      if (!carriesFiles(e)) return;
-      e.preventDefault();                         // never let the browser navigate to the file
-      off();
-      const files = [...(e.dataTransfer?.files ?? [])];
-      if (files.length) cb.current(files);
-    };
-    zone.addEventListener('dragenter', enter);
-    zone.addEventListener('dragover', over);
-    zone.addEventListener('dragleave', leave);
-    zone.addEventListener('drop', drop);
-    return () => {
-      off();
-      zone.removeEventListener('dragenter', enter);
-      zone.removeEventListener('dragover', over);
-      zone.removeEventListener('dragleave', leave);
-      zone.removeEventListener('drop', drop);
-    };
-  }, []);
+    const el = inside.current?.closest<HTMLElement>(zone) ?? null;
+    if (bound.current?.el === el) return;
+    bound.current?.off();
+    bound.current = el ? { el, off: bindDrop(el, (files) => cb.current(files)) } : null;
+  });
+  useEffect(() => () => { bound.current?.off(); bound.current = null; }, []);
+}
+
+function bindDrop(zone: HTMLElement, onFiles: (files: File[]) => void): () => void {
+  let depth = 0;
+  const carriesFiles = (e: DragEvent) => !!e.dataTransfer && [...e.dataTransfer.types].includes('Files');
+  const off = () => { depth = 0; zone.classList.remove('drop-target'); };
+  const enter = (e: DragEvent) => {
+    if (!carriesFiles(e)) return;
+    e.preventDefault();
+    depth++;
+    zone.classList.add('drop-target');
+  };
+  const over = (e: DragEvent) => {
+    if (!carriesFiles(e)) return;
+    e.preventDefault();                         // allows the drop
+    e.dataTransfer!.dropEffect = 'copy';
+  };
+  const leave = (e: DragEvent) => {
+    if (!carriesFiles(e)) return;
+    depth = Math.max(0, depth - 1);
+    if (depth === 0) off();
+  };
+  const drop = (e: DragEvent) => {
+    if (!carriesFiles(e)) return;
+    e.preventDefault();                         // never let the browser navigate to the file
+    e.stopPropagation();                        // one zone takes it (a thread panel inside a pane)
+    off();
+    const files = [...(e.dataTransfer?.files ?? [])];
+    if (files.length) onFiles(files);
+  };
+  zone.addEventListener('dragenter', enter);
+  zone.addEventListener('dragover', over);
+  zone.addEventListener('dragleave', leave);
+  zone.addEventListener('drop', drop);
+  return () => {
+    off();
+    zone.removeEventListener('dragenter', enter);
+    zone.removeEventListener('dragover', over);
+    zone.removeEventListener('dragleave', leave);
+    zone.removeEventListener('drop', drop);
+  };
 }
 
 /**

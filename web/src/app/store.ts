@@ -717,8 +717,9 @@ export class AppStore {
   }
 
   /** A thread reply goes over REST (idempotent by client_txn_id); its echo fills the panel. */
-  async replyInThread(room: Id, root: Id, body: string): Promise<void> {
-    const r = await this.rest.sendMessage(room, { client_txn_id: newTxnId(), body, thread_root: root });
+  async replyInThread(room: Id, root: Id, body: string, attachments: readonly Attachment[] = []): Promise<void> {
+    const r = await this.rest.sendMessage(room, { client_txn_id: newTxnId(), body, thread_root: root,
+                                                  ...(attachments.length ? { attachments: attachments.map((a) => a.id) } : {}) });
     this.onThreadEvent(room, r.message, undefined);
   }
 

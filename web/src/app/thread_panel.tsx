@@ -1,7 +1,8 @@
 // app/thread_panel.tsx: a thread in a side panel (desktop: right of the conversation; under
 // 768px: its own pane with back navigation): the root, its replies live, and a composer.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { MessageAttachments } from './attachments';
+import type { Attachment } from '../sdk';
+import { AttachButton, MessageAttachments, pastedFiles, UploadTray, useFileDrop, useUploadQueue } from './attachments';
 import { Avatar } from './avatar';
 import { messageHtml } from './format_body';
 import { timeLabel } from './messages';
@@ -12,6 +13,11 @@ export function ThreadPanel({ store }: { store: AppStore }) {
   const [text, setText] = useState('');
   const [error, setError] = useState<string | null>(null);
   const list = useRef<HTMLOListElement>(null);
+  const box = useRef<HTMLTextAreaElement>(null);
+  const uploads = useUploadQueue(store, `thread:${t?.root.id ?? ''}`);
+  const [fileNotice, setFileNotice] = useState<string | null>(null);
+  const addFiles = (files: File[]) => setFileNotice(uploads.add(files));
+  useFileDrop(box, addFiles, '.thread-panel');
   void store.users.value;
   useEffect(() => { list.current?.lastElementChild?.scrollIntoView({ block: 'end' }); }, [t?.replies.length]);
   // A reply opened from search: scroll to it and flash it once it is loaded.
@@ -24,12 +30,15 @@ export function ThreadPanel({ store }: { store: AppStore }) {
   }, [t?.focus, t?.loading]);
   if (!t) return null;
   const all = [t.root, ...t.replies];
+  const canSend = (text.trim() || uploads.size > 0) && uploads.ready;
   const send = async () => {
     const body = text.trim();
-    if (!body) return;
+    if (!canSend) return;
+    const files: Attachment[] = uploads.take();
     setText('');
-    try { await store.replyInThread(t.room, t.root.id, body); setError(null); }
-    catch (e) { setText(body); setError(errorText(e)); }
+    setFileNotice(null);
+    try { await store.replyInThread(t.room, t.root.id, body, files); setError(null); }
+    catch (e) { setText(body); uploads.putBack(files); setError(errorText(e)); }
   };
   return (
     <aside class="thread-panel" aria-label="Thread">
@@ -64,14 +73,22 @@ export function ThreadPanel({ store }: { store: AppStore }) {
         {(t.error || error) && <p class="form-error" role="alert">{t.error ?? error}</p>}
       </div>
       {t.root.deleted_at === null && (
+        <div class="thread-compose">
+        <UploadTray queue={uploads} notice={fileNotice} />
         <form class="composer composer-row thread-composer" onSubmit={(e) => { e.preventDefault(); void send(); }}>
-          <textarea rows={1} value={text} placeholder="Reply in thread" aria-label="Reply in thread"
+          <AttachButton onFiles={addFiles} />
+          <textarea ref={box} rows={1} value={text} placeholder="Reply in thread" aria-label="Reply in thread"
                     onInput={(e) => setText(e.currentTarget.value)}
+                    onPaste={(e) => {
+                      const files = pastedFiles(e.clipboardData);
+                      if (files.length) { e.preventDefault(); addFiles(files); }
+                    }}
                     onKeyDown={(e) => { if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); void send(); } }} />
-          <button class="send" type="submit" aria-label="Send reply" disabled={!text.trim()}>
+          <button class="send" type="submit" aria-label="Send reply" disabled={!canSend}>
             <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true"><path d="M4 12l16-8-6 16-2.5-6.5L4 12z" fill="currentColor" /></svg>
           </button>
         </form>
+        </div>
       )}
     </aside>
   );

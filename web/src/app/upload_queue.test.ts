@@ -89,6 +89,18 @@ describe('UploadQueue', () => {
     expect(calls).toHaveLength(2);
   });
 
+  it('putBack returns the attachments of a failed send, first and ready to send again', async () => {
+    const { calls, deps } = fakeUploads();
+    const q = new UploadQueue(deps);
+    q.add([file('later.png')]);
+    calls[0].resolve(att('L'));
+    await settle();
+    q.putBack([att('A'), att('B')]);
+    expect(q.items().map((i) => [i.name, i.state])).toEqual([['A', 'done'], ['B', 'done'], ['later.png', 'done']]);
+    expect(q.ready).toBe(true);
+    expect(q.take().map((a) => a.id)).toEqual(['A', 'B', 'L']);
+  });
+
   it('clear cancels every upload', () => {
     const { calls, deps } = fakeUploads();
     const q = new UploadQueue(deps);
@@ -100,17 +112,16 @@ describe('UploadQueue', () => {
 });
 
 describe('UploadQueues', () => {
-  it('keeps one queue per room and drops empty ones', () => {
+  it('keeps one queue per room, kept while another room is used (a component may hold it)', () => {
     const { deps } = fakeUploads();
     const qs = new UploadQueues(deps);
     const a = qs.for('r1');
+    qs.for('thread:m1');
+    expect(qs.for('r1')).toBe(a);        // even empty
     a.add([file('x.png')]);
-    expect(qs.for('r1')).toBe(a);
-    qs.for('r2');
-    expect(qs.for('r1')).toBe(a);        // not empty: kept
-    const r2 = qs.for('r2');
-    qs.for('r3');
-    expect(qs.for('r2')).not.toBe(r2);   // empty: dropped and made again
+    expect(qs.for('r1').size).toBe(1);
+    qs.clear();
+    expect(a.size).toBe(0);
   });
 });
 

@@ -4,7 +4,9 @@
 // uploaded. Sending takes the uploaded attachments out of the queue.
 //
 // Bounded: at most kMaxFiles per message (the server's limit). UploadQueues keeps one queue per
-// room (files survive switching rooms, like the text draft) and drops empty ones.
+// room or thread composer (files survive switching rooms, like the text draft); a queue is a
+// few fields, so one per conversation visited is kept for the session rather than dropped
+// while a component may still hold it.
 //
 // Threading: single-threaded (browser main thread). Pure logic over injected uploader and
 // object-URL functions, so unit tests run it without a browser.
@@ -37,7 +39,7 @@ export interface UploadDeps {
   revokeObjectUrl?: (url: string) => void;
 }
 
-interface Entry { item: UploadItem; file: File; task: UploadTask | null }
+interface Entry { item: UploadItem; file: File | null; task: UploadTask | null } // file: null when put back
 
 let nextKey = 1;
 
@@ -114,6 +116,21 @@ export class UploadQueue {
     return out;
   }
 
+  /**
+   * Puts uploaded attachments back, first, as finished files: a send that failed keeps them
+   * for the next try.
+   */
+  putBack(attachments: readonly Attachment[]): void {
+    const back: Entry[] = attachments.map((a) => ({
+      file: null,
+      task: null,
+      item: { key: `u${nextKey++}`, name: a.name, size: a.size, type: a.mime, localUrl: null, state: 'done',
+              loaded: a.size, attachment: a, error: null },
+    }));
+    this.entries = [...back, ...this.entries];
+    this.changed();
+  }
+
   /** Cancels everything (sign-out, leaving the room). */
   clear(): void {
     for (const e of this.entries) { e.task?.abort(); this.release(e); }
@@ -133,7 +150,7 @@ export class UploadQueue {
 
   private start(e: Entry): void {
     e.item.state = 'uploading';
-    const task = this.deps.upload(e.file, (p) => {
+    const task = this.deps.upload(e.file!, (p) => {
       if (e.task !== task) return;
       e.item.loaded = p.loaded;
       this.changed();
@@ -165,7 +182,7 @@ export class UploadQueue {
   private changed(): void { this.version.set(this.version.value + 1); }
 }
 
-/** One UploadQueue per room, created on first use; empty ones are dropped. */
+/** One UploadQueue per room (or thread composer), created on first use. */
 export class UploadQueues {
   private readonly rooms = new Map<Id, UploadQueue>();
   constructor(private readonly deps: UploadDeps) {}
@@ -176,7 +193,6 @@ export class UploadQueues {
       q = new UploadQueue(this.deps);
       this.rooms.set(room, q);
     }
-    for (const [id, other] of this.rooms) if (id !== room && other.size === 0) this.rooms.delete(id);
     return q;
   }
 
