@@ -349,6 +349,32 @@ test('a reply in a thread carries an image too', async () => {
   }
 });
 
+test('files wait in their own room: switching rooms and back keeps them, the other room has none', async () => {
+  const { alice, bob } = users;
+  await alice.page.getByRole('button', { name: 'New conversation' }).click();
+  await alice.page.getByRole('tab', { name: 'Group' }).click();
+  await alice.page.getByLabel('Group name').fill('Trip planning');
+  await alice.page.getByRole('searchbox', { name: 'Add people' }).fill(bob.username);
+  await alice.page.getByRole('button', { name: /Bob Builder/ }).click();
+  await alice.page.getByRole('button', { name: /^Create group with 1 / }).click();
+  await alice.page.getByRole('heading', { level: 2, name: 'Trip planning' }).waitFor();
+  await chooseFiles(alice.page, [{ name: 'route.png', mimeType: 'image/png', buffer: images.fields }]);
+  await alice.page.locator('[data-testid=upload-chip][data-state=done]').waitFor();
+
+  const rooms = alice.page.getByRole('navigation', { name: 'Rooms' });
+  await rooms.getByRole('link', { name: /^Bob Builder/ }).click();
+  await alice.page.getByRole('heading', { level: 2, name: 'Bob Builder' }).waitFor();
+  assert.equal(await chips(alice.page).count(), 0, 'the DM has no files waiting');
+  await rooms.getByRole('link', { name: /^Trip planning/ }).click();
+  await alice.page.getByRole('heading', { level: 2, name: 'Trip planning' }).waitFor();
+  assert.deepEqual(await chips(alice.page).locator('.chip-name').allInnerTexts(), ['route.png']);
+  await composer(alice.page).fill('the route');
+  await composer(alice.page).press('Enter');
+  await messageItem(alice.page, 'the route').locator('img[alt="route.png"]').waitFor();
+  await rooms.getByRole('link', { name: /^Bob Builder/ }).click();
+  await alice.page.getByRole('heading', { level: 2, name: 'Bob Builder' }).waitFor();
+});
+
 test('a pasted image is attached with a readable name; a pasted text stays text', async () => {
   const { alice, bob } = users;
   const box = composer(alice.page);
