@@ -14,11 +14,22 @@ import { Reactions, ReactButton } from './reactions';
 import { errorText, type AppStore } from './store';
 
 export interface ItemProps {
-  store: AppStore; room: Id; m: Message; dayBreak: string | null; continued: boolean; mine: boolean;
+  store: AppStore; room: Id; m: Message;
+  dayBreak: string | null;    // a day separator drawn above the message
+  divider?: boolean;          // the "New messages" divider drawn above the message
+  continued: boolean; mine: boolean;
   editing: boolean; canModerate: boolean; tick: Tick | null; group: boolean; onReply: () => void; onEdit: () => void; onEditDone: () => void;
+  highlighted?: boolean;      // just jumped to (search result): briefly marked
+  posInSet?: number; setSize?: number;  // the article's place in the feed (-1: unknown size)
 }
 
-export function MessageItem({ store, room, m, dayBreak, continued, mine, editing, canModerate, tick, group, onReply, onEdit, onEditDone }: ItemProps) {
+/**
+ * One message as an `article` of the timeline feed: focusable (tabIndex -1; the list moves focus
+ * between articles), with its day separator and the "New messages" divider inside it so that
+ * the feed holds only articles.
+ */
+export function MessageItem({ store, room, m, dayBreak, divider = false, continued, mine, editing, canModerate, tick, group,
+                              onReply, onEdit, onEditDone, highlighted = false, posInSet, setSize }: ItemProps) {
   const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [readBy, setReadBy] = useState<string | null>(null);
@@ -30,10 +41,13 @@ export function MessageItem({ store, room, m, dayBreak, continued, mine, editing
   const html = useMemo(() => (deleted ? '' : messageHtml(m)), [m.html, m.body, deleted]);
 
   return (
-    <>
-      {dayBreak && <li class="day"><span>{dayBreak}</span></li>}
-      <li class={`msg${continued ? ' continued' : ''}${mine ? ' mine' : ''}${deleted ? ' deleted' : ''}`}
-          data-seq={m.seq} data-message-id={m.id} data-testid="message" tabIndex={-1}>
+    <article class="msg-row" tabIndex={-1} data-message-id={m.id}
+             aria-posinset={posInSet} aria-setsize={setSize}
+             aria-label={`${name}, ${timeLabel(m.created_at)}${deleted ? ', deleted' : ''}`}>
+      {dayBreak && <div class="day" role="separator" aria-label={dayBreak}><span>{dayBreak}</span></div>}
+      {divider && <div class="new-divider" role="separator" aria-label="New messages"><span>New messages</span></div>}
+      <div class={`msg${continued ? ' continued' : ''}${mine ? ' mine' : ''}${deleted ? ' deleted' : ''}${highlighted ? ' flash' : ''}`}
+          data-seq={m.seq} data-testid="message">
         <div class="msg-gutter">
           {continued ? <time class="msg-time-hover" dateTime={new Date(m.created_at).toISOString()}>{timeLabel(m.created_at)}</time>
             : <Avatar id={m.sender_id} name={name} size={36} />}
@@ -105,16 +119,18 @@ export function MessageItem({ store, room, m, dayBreak, continued, mine, editing
             ))}
           </div>
         )}
-      </li>
-    </>
+      </div>
+    </article>
   );
 }
 
-export function PendingItem({ store, p }: { store: AppStore; p: PendingSend }) {
+export function PendingItem({ store, p, posInSet, setSize }: { store: AppStore; p: PendingSend; posInSet?: number; setSize?: number }) {
   const me = store.me.value!;
   const failed = p.state === 'failed';
   return (
-    <li class={`msg mine pending${failed ? ' failed' : ''}`} data-testid="pending-message">
+    <article class="msg-row" tabIndex={-1} aria-posinset={posInSet} aria-setsize={setSize}
+             aria-label={`${me.display_name || me.username}, ${failed ? 'not sent' : 'sending'}`}>
+    <div class={`msg mine pending${failed ? ' failed' : ''}`} data-testid="pending-message">
       <div class="msg-gutter"><Avatar id={me.id} name={me.display_name || me.username} size={36} /></div>
       <div class="msg-main">
         <div class="msg-head">
@@ -131,7 +147,8 @@ export function PendingItem({ store, p }: { store: AppStore; p: PendingSend }) {
           </p>
         )}
       </div>
-    </li>
+    </div>
+    </article>
   );
 }
 

@@ -47,6 +47,8 @@ const kEmptyConv: Conversation = {
 /** Live messages held for a room whose window is in the past; past this, reaching the end reloads. */
 const kMaxDetached = 500;
 const kPageSize = 50;
+/** Older history comes in the largest pages the server gives (fewer round trips while scrolling back). */
+const kOlderPageSize = 100;
 const kTypingRefreshMs = 3000;
 const kDraftKey = 'parley.drafts.v1';
 
@@ -476,7 +478,7 @@ export class AppStore {
     if (!first) return;
     this.setConv(room, (x) => ({ ...x, loading: true }));
     try {
-      const page = await this.rest.history(room, { before: first.id, limit: kPageSize });
+      const page = await this.rest.history(room, { before: first.id, limit: kOlderPageSize });
       if (this.conv(room).messages[0]?.id !== first.id) return; // a jump replaced the window meanwhile
       for (const m of page.messages) this.user(m.sender_id);
       this.setConv(room, (x) => ({ ...x, messages: mergeMessages(x.messages, page.messages),
