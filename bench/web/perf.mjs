@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { launchBrowser, startServer, uniq } from '../../tests/e2e/harness.mjs';
+import { api, kPassword, user } from './lib.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const dist = join(root, 'web', 'dist');
@@ -27,23 +28,6 @@ function initialJs() {
     gz += gzipSync(buf, { level: 9 }).length;
   }
   return { files: srcs.length, raw, gz };
-}
-
-async function api(base, method, path, body, token) {
-  const res = await fetch(base + '/api/v1' + path, {
-    method,
-    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-  return res.status === 204 ? null : res.json();
-}
-
-async function user(base, name) {
-  const username = uniq(name);
-  await api(base, 'POST', '/auth/register', { username, password: 'correct horse battery', display_name: name });
-  const r = await api(base, 'POST', '/auth/login', { username, password: 'correct horse battery' });
-  return { username, token: r.token, id: r.user.id };
 }
 
 const js = initialJs();
@@ -82,7 +66,7 @@ try {
   const page = await ctx.newPage();
   await page.goto(server.url);
   await page.getByLabel('Username').fill(alice.username);
-  await page.getByLabel('Password').fill('correct horse battery');
+  await page.getByLabel('Password').fill(kPassword);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByRole('navigation', { name: 'Rooms' }).getByRole('link', { name: /^bob/ }).click();
   await page.locator('.msg-body', { hasText: 'hello' }).waitFor();

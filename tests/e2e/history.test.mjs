@@ -48,7 +48,7 @@ before(async () => {
   for (let i = 1; i <= kCount; i++) {
     const token = Math.floor((i - 1) / 3) % 2 === 0 ? bob.token : alice.token;
     const body = i % 10 === 5 ? `${label(i)}\n\n${'A longer paragraph that wraps over several lines. '.repeat(8)}` : label(i);
-    await api('POST', `/rooms/${roomId}/messages`, { client_txn_id: uniq('t'), body }, token);
+    await api('POST', `/rooms/${roomId}/messages`, { client_txn_id: `seed-${i}`, body }, token);
   }
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, serviceWorkers: 'block' });
   page = await ctx.newPage();

@@ -3,13 +3,14 @@
 // reply, thread, pin, read by, edit, delete; the edit box is edit_box.tsx), and a pending send
 // from the outbox. Kept apart from the list (message_list.tsx) so what a message shows can grow
 // (attachments, ...) without touching scrolling.
+import { memo } from 'preact/compat';
 import { useMemo, useState } from 'preact/hooks';
 import type { Id, Message, PendingSend } from '../sdk';
 import { MessageAttachments } from './attachments';
 import { Avatar } from './avatar';
 import { EditBox } from './edit_box';
 import { formatBody, messageHtml } from './format_body';
-import { timeLabel, type Tick } from './messages';
+import { dateTimeLabel, timeLabel, type Tick } from './messages';
 import { Reactions, ReactButton } from './reactions';
 import { errorText, type AppStore } from './store';
 
@@ -28,7 +29,33 @@ export interface ItemProps {
  * between articles), with its day separator and the "New messages" divider inside it so that
  * the feed holds only articles.
  */
-export function MessageItem({ store, room, m, dayBreak, divider = false, continued, mine, editing, canModerate, tick, group,
+// Sanitized HTML per message object: rows unmount and mount again as the list scrolls, and
+// sanitizing is the costliest part of drawing one. Held weakly, so it lives as long as the
+// message does in the conversation state (an edit is a new object).
+const htmlCache = new WeakMap<Message, string>();
+function bodyHtml(m: Message): string {
+  let h = htmlCache.get(m);
+  if (h === undefined) { h = messageHtml(m); htmlCache.set(m, h); }
+  return h;
+}
+
+export const MessageItem = memo(MessageItemView, sameItem);
+
+/**
+ * Rows are re-rendered whenever the list's range changes while scrolling: an item whose data did
+ * not change is skipped. Callbacks are left out of the comparison (the list makes new closures
+ * each render that do the same thing for the same message). Signals read while rendering
+ * (pins, users) still re-render the item on their own.
+ */
+function sameItem(a: ItemProps, b: ItemProps): boolean {
+  for (const k in b) {
+    const key = k as keyof ItemProps;
+    if (typeof b[key] !== 'function' && a[key] !== b[key]) return false;
+  }
+  return true;
+}
+
+function MessageItemView({ store, room, m, dayBreak, divider = false, continued, mine, editing, canModerate, tick, group,
                               onReply, onEdit, onEditDone, highlighted = false, posInSet, setSize }: ItemProps) {
   const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -38,25 +65,27 @@ export function MessageItem({ store, room, m, dayBreak, divider = false, continu
   const name = store.displayName(m.sender_id);
   const deleted = m.deleted_at !== null;
   const parent = m.reply_to ? store.findMessage(room, m.reply_to) : undefined;
-  const html = useMemo(() => (deleted ? '' : messageHtml(m)), [m.html, m.body, deleted]);
+  const time = timeLabel(m.created_at);
+  const iso = new Date(m.created_at).toISOString();
+  const html = useMemo(() => (deleted ? '' : bodyHtml(m)), [m, deleted]);
 
   return (
     <article class="msg-row" tabIndex={-1} data-message-id={m.id}
              aria-posinset={posInSet} aria-setsize={setSize}
-             aria-label={`${name}, ${timeLabel(m.created_at)}${deleted ? ', deleted' : ''}`}>
+             aria-label={`${name}, ${time}${deleted ? ', deleted' : ''}`}>
       {dayBreak && <div class="day" role="separator" aria-label={dayBreak}><span>{dayBreak}</span></div>}
       {divider && <div class="new-divider" role="separator" aria-label="New messages"><span>New messages</span></div>}
       <div class={`msg${continued ? ' continued' : ''}${mine ? ' mine' : ''}${deleted ? ' deleted' : ''}${highlighted ? ' flash' : ''}`}
           data-seq={m.seq} data-testid="message">
         <div class="msg-gutter">
-          {continued ? <time class="msg-time-hover" dateTime={new Date(m.created_at).toISOString()}>{timeLabel(m.created_at)}</time>
+          {continued ? <time class="msg-time-hover" dateTime={iso}>{time}</time>
             : <Avatar id={m.sender_id} name={name} size={36} />}
         </div>
         <div class="msg-main">
           {!continued && (
             <div class="msg-head">
               <strong class="msg-author">{name}</strong>
-              <time dateTime={new Date(m.created_at).toISOString()}>{timeLabel(m.created_at)}</time>
+              <time dateTime={iso}>{time}</time>
               {pinned && <span class="pinned-mark" data-testid="pinned">Pinned</span>}
             </div>
           )}
@@ -74,7 +103,7 @@ export function MessageItem({ store, room, m, dayBreak, divider = false, continu
           ) : (
             <div class="msg-body-row">
               <div class="msg-body" dangerouslySetInnerHTML={{ __html: html }} />
-              {m.edited_at !== null && <span class="edited" title={`Edited ${new Date(m.edited_at).toLocaleString()}`}>(edited)</span>}
+              {m.edited_at !== null && <span class="edited" title={`Edited ${dateTimeLabel(m.edited_at)}`}>(edited)</span>}
               {tick && <TickMark tick={tick} />}
             </div>
           )}

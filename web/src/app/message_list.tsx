@@ -17,14 +17,14 @@
 // scrolls it to the middle and flashes it. In a window of the past (conv.hasMoreAfter) newer
 // pages load as the view nears the bottom, and "Jump to latest" returns to the live end. The
 // conversation holds the list's handle (MessageListHandle: scrollToMessage, scrollToLatest).
-import type { Virtualizer } from '@tanstack/virtual-core';
+import type { Range, Virtualizer } from '@tanstack/virtual-core';
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Id, Message, RoomSummary } from '../sdk';
 import { Avatar } from './avatar';
 import { MessageItem, PendingItem } from './message_item';
 import type { AppStore } from './store';
 import {
-  buildTimeline, countNewerThan, estimateRowSize, indexOfMessage, jumpLabel, navTarget, type MessageListHandle, type NavKey,
+  buildTimeline, countNewerThan, estimateRowSize, indexOfKey, indexOfMessage, jumpLabel, navTarget, type MessageListHandle, type NavKey,
   type TimelineRow,
 } from './timeline';
 import { useVirtualizer } from './use_virtualizer';
@@ -51,15 +51,16 @@ interface Props {
 export function MessageList({ store, room, editing, onEdit, onEditDone, onReply, handleRef }: Props) {
   const id = room.room.id;
   const conv = store.conv(id);
-  const pending = store.pending(id);
+  const outboxVersion = store.outboxVersion.value;
   const meId = store.me.value?.id;
   void store.users.value;
   const group = room.room.kind === 'group';
   const title = store.roomTitle(room);
 
+  // Rebuilt only when the history, the outbox or the divider changes (not on every scroll).
   const rows = useMemo(
-    () => buildTimeline({ messages: conv.messages, pending, dividerAfter: store.dividerAfter(id), me: meId }),
-    [conv.messages, pending, id, meId, store.dividerAfter(id)]);
+    () => buildTimeline({ messages: conv.messages, pending: store.pending(id), dividerAfter: store.dividerAfter(id), me: meId }),
+    [conv.messages, outboxVersion, id, meId, store.dividerAfter(id)]);
   const rowsRef = useRef(rows);
   rowsRef.current = rows;
 
@@ -74,11 +75,27 @@ export function MessageList({ store, room, editing, onEdit, onEditDone, onReply,
   const focusKey = useRef<string | null>(null);
   const pendingFocus = useRef<string | null>(null);
 
-  const v: Virtualizer<HTMLDivElement, HTMLDivElement> = useVirtualizer<HTMLDivElement, HTMLDivElement>({
-    count: rows.length,
+  // Callbacks of one identity for the list's lifetime (they read the rows through a ref): a new
+  // getItemKey would make the virtualizer recompute every row's position on each render.
+  const [callbacks] = useState(() => ({
     getScrollElement: () => scroller.current,
-    estimateSize: (i) => estimateRowSize(rowsRef.current[i]),
-    getItemKey: (i) => rowsRef.current[i]?.key ?? i,
+    estimateSize: (i: number) => estimateRowSize(rowsRef.current[i]),
+    getItemKey: (i: number) => rowsRef.current[i]?.key ?? i,
+    // The focused message stays drawn while it is scrolled away, so focus is never lost.
+    rangeExtractor: (range: Range) => {
+      const out: number[] = [];
+      const start = Math.max(0, range.startIndex - range.overscan);
+      const end = Math.min(range.count - 1, range.endIndex + range.overscan);
+      const f = focusKey.current ? indexOfKey(rowsRef.current, focusKey.current) : -1;
+      if (f >= 0 && f < start) out.push(f);
+      for (let i = start; i <= end; i++) out.push(i);
+      if (f > end) out.push(f);
+      return out;
+    },
+  }));
+  const v: Virtualizer<HTMLDivElement, HTMLDivElement> = useVirtualizer<HTMLDivElement, HTMLDivElement>({
+    ...callbacks,
+    count: rows.length,
     overscan: kOverscan,
     paddingEnd: 8,
     anchorTo: 'end',
@@ -86,17 +103,6 @@ export function MessageList({ store, room, editing, onEdit, onEditDone, onReply,
     // newer pages appended there keep the view where it is.
     followOnAppend: !conv.hasMoreAfter,
     scrollEndThreshold: kNearBottomPx,
-    // The focused message stays drawn while it is scrolled away, so focus is never lost.
-    rangeExtractor: (range) => {
-      const out: number[] = [];
-      const start = Math.max(0, range.startIndex - range.overscan);
-      const end = Math.min(range.count - 1, range.endIndex + range.overscan);
-      const f = focusKey.current ? rowsRef.current.findIndex((r) => r.key === focusKey.current) : -1;
-      if (f >= 0 && f < start) out.push(f);
-      for (let i = start; i <= end; i++) out.push(i);
-      if (f > end) out.push(f);
-      return out;
-    },
   });
 
   // A row above the view that changes size (measured for the first time, the loading line at

@@ -77,24 +77,40 @@ export function layoutRows(messages: readonly Message[], now = Date.now()): Mess
   return rows;
 }
 
+// Formatters made once: toLocale*String(undefined, options) builds a new Intl.DateTimeFormat on
+// every call, which dominated rendering rows while scrolling a long history.
+const fmt = {
+  time: new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' }),
+  day: new Intl.DateTimeFormat(undefined, { weekday: 'long', month: 'long', day: 'numeric' }),
+  dayYear: new Intl.DateTimeFormat(undefined, { weekday: 'long', month: 'long', day: 'numeric', year: 'numeric' }),
+  weekday: new Intl.DateTimeFormat(undefined, { weekday: 'short' }),
+  monthDay: new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' }),
+  dayMonth: new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short' }),
+  full: new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' }),
+};
+
 export function dayLabel(t: number, now = Date.now()): string {
   if (sameDay(t, now)) return 'Today';
   if (sameDay(t, now - 86400000)) return 'Yesterday';
   const d = new Date(t);
   const sameYear = d.getFullYear() === new Date(now).getFullYear();
-  return d.toLocaleDateString(undefined, { weekday: 'long', month: 'long', day: 'numeric',
-                                           ...(sameYear ? {} : { year: 'numeric' }) });
+  return (sameYear ? fmt.day : fmt.dayYear).format(d);
 }
 
 export function timeLabel(t: number): string {
-  return new Date(t).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  return fmt.time.format(t);
+}
+
+/** Date and time, for a tooltip (e.g. when a message was edited). */
+export function dateTimeLabel(t: number): string {
+  return fmt.full.format(t);
 }
 
 /** A short relative label for the room list: time today, weekday this week, date before. */
 export function shortWhen(t: number, now = Date.now()): string {
   if (sameDay(t, now)) return timeLabel(t);
-  if (now - t < 6 * 86400000) return new Date(t).toLocaleDateString(undefined, { weekday: 'short' });
-  return new Date(t).toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
+  if (now - t < 6 * 86400000) return fmt.weekday.format(t);
+  return fmt.monthDay.format(t);
 }
 
 /** "Last seen …" for an offline user's header. */
@@ -105,5 +121,5 @@ export function lastSeenText(at: number | null, now: number): string {
   if (min < 60) return `Last seen ${min} min ago`;
   if (sameDay(at, now)) return `Last seen today at ${timeLabel(at)}`;
   if (sameDay(at, now - 86400000)) return `Last seen yesterday at ${timeLabel(at)}`;
-  return `Last seen ${new Date(at).toLocaleDateString(undefined, { day: 'numeric', month: 'short' })}`;
+  return `Last seen ${fmt.dayMonth.format(at)}`;
 }

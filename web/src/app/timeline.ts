@@ -83,6 +83,12 @@ export function estimateRowSize(row: TimelineRow | undefined): number {
   }
 }
 
+/** The index of the row with key `key`, or -1 (searched from the end). */
+export function indexOfKey(rows: readonly TimelineRow[], key: string): number {
+  for (let i = rows.length - 1; i >= 0; i--) if (rows[i].key === key) return i;
+  return -1;
+}
+
 /** The index of the row holding message `id`, or -1. */
 export function indexOfMessage(rows: readonly TimelineRow[], id: Id): number {
   // Searched from the end: targets are usually recent.
