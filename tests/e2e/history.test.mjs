@@ -16,6 +16,7 @@ let browser;
 let page;
 let bob;
 let roomId;
+let aliceId;
 const pageErrors = [];
 
 async function api(method, path, body, token) {
@@ -42,6 +43,7 @@ before(async () => {
   browser = await launchBrowser();
   const alice = await register('alice', 'Alice Liddell');
   bob = await register('bob', 'Bob Builder');
+  aliceId = alice.id;
   ({ room: { id: roomId } } = await api('POST', '/dms', { user_id: alice.id }, bob.token));
   // Runs of three from each side so that sender grouping is exercised; one long message in
   // ten so that rows have different heights.
@@ -196,5 +198,22 @@ test('keyboard: arrows move between messages, Home and End to the ends of the lo
   await page.waitForFunction(() => document.activeElement?.querySelector('.msg-body')?.textContent === 'and one more');
   const s = await snapshot();
   assert.ok(atBottom(s));
+  assert.deepEqual(pageErrors, []);
+});
+
+test('coming back to the room later opens it at the latest message again', async () => {
+  const carol = await register('carol', 'Carol Danvers');
+  const { room } = await api('POST', '/dms', { user_id: aliceId }, carol.token);
+  await api('POST', `/rooms/${room.id}/messages`, { client_txn_id: 'carol-1', body: 'hi from carol' }, carol.token);
+  const rooms = page.getByRole('navigation', { name: 'Rooms' });
+  await rooms.getByRole('link', { name: /^Carol Danvers/ }).click();
+  await page.locator('[data-testid=message] .msg-body').getByText('hi from carol', { exact: true }).waitFor();
+  // Meanwhile in the first room (its 322 messages stay loaded in the client).
+  await api('POST', `/rooms/${roomId}/messages`, { client_txn_id: 'while-away', body: 'while you were away' }, bob.token);
+  await rooms.getByRole('link', { name: /^Bob Builder/ }).click();
+  await page.locator('[data-testid=message] .msg-body').getByText('while you were away', { exact: true }).waitFor();
+  await frames(3);
+  const s = await snapshot();
+  assert.ok(atBottom(s), `reopened at the bottom (${s.scrollHeight - s.scrollTop - s.clientHeight}px from it)`);
   assert.deepEqual(pageErrors, []);
 });

@@ -17,7 +17,7 @@
 // scrolls it to the middle and flashes it. In a window of the past (conv.hasMoreAfter) newer
 // pages load as the view nears the bottom, and "Jump to latest" returns to the live end. The
 // conversation holds the list's handle (MessageListHandle: scrollToMessage, scrollToLatest).
-import type { Range, Virtualizer } from '@tanstack/virtual-core';
+import type { Range, Virtualizer, VirtualItem } from '@tanstack/virtual-core';
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Id, Message, RoomSummary } from '../sdk';
 import { Avatar } from './avatar';
@@ -36,6 +36,18 @@ const kLoadOlderPx = 1200;
 /** Rows drawn beyond the viewport on each side. */
 const kOverscan = 8;
 const kHighlightMs = 2500;
+/** Rooms whose measured row sizes are kept after their list unmounts (most recent first out last). */
+const kSizeCacheRooms = 8;
+
+// Measured row sizes per room, kept when the list unmounts (another room opened) and given back
+// when it mounts again, so that a room reopens exactly at its bottom instead of settling there
+// from estimates. Bounded: the least recently closed room is forgotten first.
+const sizeCache = new Map<Id, VirtualItem[]>();
+function keepSizes(room: Id, items: VirtualItem[]): void {
+  sizeCache.delete(room);
+  if (items.length) sizeCache.set(room, items);
+  while (sizeCache.size > kSizeCacheRooms) sizeCache.delete(sizeCache.keys().next().value!);
+}
 
 interface Props {
   store: AppStore;
@@ -81,6 +93,7 @@ export function MessageList({ store, room, editing, onEdit, onEditDone, onReply,
     getScrollElement: () => scroller.current,
     estimateSize: (i: number) => estimateRowSize(rowsRef.current[i]),
     getItemKey: (i: number) => rowsRef.current[i]?.key ?? i,
+    initialMeasurementsCache: sizeCache.get(id) ?? [],
     // The focused message stays drawn while it is scrolled away, so focus is never lost.
     rangeExtractor: (range: Range) => {
       const out: number[] = [];
@@ -206,6 +219,14 @@ export function MessageList({ store, room, editing, onEdit, onEditDone, onReply,
     if (handleRef) handleRef.current = handle;
     return () => { if (handleRef?.current === handle) handleRef.current = null; };
   }, [id]);
+
+  // Opened on a history already loaded (the room was open before): start at the latest message
+  // (the virtualizer follows appends, but mounting with rows is not one). A jump target, if
+  // any, is handled just below and wins.
+  useLayoutEffect(() => {
+    if (rowsRef.current.length > 1 && !conv.focus && !conv.hasMoreAfter) v.scrollToEnd();
+    return () => keepSizes(id, v.takeSnapshot());
+  }, []);
 
   // A jump through the store (store.jumpTo, e.g. a search result) sets conv.focus.
   useLayoutEffect(() => {
