@@ -10,7 +10,8 @@
 //     over 50 ms by definition) and the gaps between frames.
 //  4. Size: DOM elements in the document and JS heap in use after a garbage collection (CDP).
 //  5. Live: another user sends 30 messages while the reader is at the bottom; for each, the time
-//     from the page's WebSocket `message` event to its text in the DOM (MutationObserver).
+//     from the page's WebSocket `message` event to its text in the DOM (MutationObserver), and
+//     the main thread's tasks meanwhile by thread time (trace).
 //
 //   make web && PARLEY_BIN=build/src/app/parley node bench/web/scroll.mjs [N=10000] [PX_PER_FRAME=400]
 import { launchBrowser, startServer, uniq } from '../../tests/e2e/harness.mjs';
@@ -19,6 +20,22 @@ import { api, signInAndOpen, user } from './lib.mjs';
 const n = Number(process.argv[2] ?? 10000);
 const pxPerFrame = Number(process.argv[3] ?? 400);
 const kLive = 30;
+
+const quantile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+
+/** The renderer main thread's tasks in a Chromium trace: thread (CPU) and wall times, sorted. */
+function mainThreadTasks(buffer) {
+  const trace = JSON.parse(buffer.toString('utf8'));
+  const events = trace.traceEvents ?? trace;
+  const mainTid = events.find((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain' &&
+                                      events.some((x) => x.pid === e.pid && x.name === 'RunTask' && x.tdur > 0))?.tid;
+  const tasks = events.filter((e) => e.name === 'RunTask' && e.ph === 'X' && e.tid === mainTid);
+  const cpu = tasks.map((e) => (e.tdur ?? 0) / 1000).sort((a, b) => a - b);
+  const wall = tasks.map((e) => e.dur / 1000).sort((a, b) => a - b);
+  const top = events.filter((e) => e.ph === 'X' && e.tid === mainTid && e.name !== 'RunTask' && e.tdur > 0)
+    .reduce((m, e) => m.set(e.name, (m.get(e.name) ?? 0) + e.tdur / 1000), new Map());
+  return { tasks, cpu, wall, top, cpuTotal: cpu.reduce((a, b) => a + b, 0) };
+}
 
 const server = await startServer();
 const browser = await launchBrowser();
@@ -141,33 +158,25 @@ try {
     }
     console.log([...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([k, v]) => `${v.toFixed(0)} ms ${k}`).join('\n'));
   }
-  const trace = JSON.parse((await browser.stopTracing()).toString('utf8'));
-  const events = trace.traceEvents ?? trace;
-  const mainTid = events.find((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain' &&
-                                      events.some((x) => x.pid === e.pid && x.name === 'RunTask' && x.tdur > 0))?.tid;
-  const tasks = events.filter((e) => e.name === 'RunTask' && e.ph === 'X' && e.tid === mainTid);
-  const cpu = tasks.map((e) => (e.tdur ?? 0) / 1000).sort((a, b) => a - b);
-  const wall = tasks.map((e) => e.dur / 1000).sort((a, b) => a - b);
-  const qq = (arr, p) => arr[Math.min(arr.length - 1, Math.floor(p * arr.length))];
-  const top = events.filter((e) => e.ph === 'X' && e.tid === mainTid && e.name !== 'RunTask' && e.tdur > 0)
-    .reduce((m, e) => m.set(e.name, (m.get(e.name) ?? 0) + e.tdur / 1000), new Map());
-  const cpuTotal = cpu.reduce((a, b) => a + b, 0);
+  const { tasks, cpu, wall, top, cpuTotal } = mainThreadTasks(await browser.stopTracing());
   console.log(`scroll bottom → top → bottom over ${r.height} px at ${pxPerFrame} px/frame: ${r.frames} frames, ` +
               `frame gap p50 ${r.p50.toFixed(1)} ms, p95 ${r.p95.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, max ${r.max.toFixed(1)} ms; ` +
               `long tasks (> 50 ms): ${r.longtasks.length}${r.longtasks.length ? ` (max ${Math.max(...r.longtasks).toFixed(0)} ms)` : ''}`);
-  console.log(`  renderer main-thread tasks: ${tasks.length}, thread (CPU) time p50 ${qq(cpu, 0.5).toFixed(1)} ms, ` +
-              `p99 ${qq(cpu, 0.99).toFixed(1)} ms, max ${cpu.at(-1).toFixed(1)} ms, over 50 ms: ${cpu.filter((x) => x > 50).length}; ` +
+  console.log(`  renderer main-thread tasks: ${tasks.length}, thread (CPU) time p50 ${quantile(cpu, 0.5).toFixed(1)} ms, ` +
+              `p99 ${quantile(cpu, 0.99).toFixed(1)} ms, max ${cpu.at(-1).toFixed(1)} ms, over 50 ms: ${cpu.filter((x) => x > 50).length}; ` +
               `wall max ${wall.at(-1).toFixed(1)} ms; CPU total ${(cpuTotal / 1000).toFixed(2)} s`);
   console.log(`  main-thread CPU by event (ms, nested events overlap): ${[...top.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8)
     .map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`);
   await metrics('at the bottom after the scroll');
 
   await page.evaluate(() => { window.__bench.longtasks.length = 0; });
+  await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline'] });
   for (let i = 0; i < kLive; i++) {
     await api(server.url, 'POST', `/rooms/${room.id}/messages`, { client_txn_id: uniq('t'), body: `live-${i}` }, bob.token);
     await page.locator('.msg-body').getByText(`live-${i}`, { exact: true }).waitFor();
     await new Promise((res) => setTimeout(res, 50));
   }
+  const live = mainThreadTasks(await browser.stopTracing());
   const deltas = await page.evaluate(() => {
     const t = window.__bench;
     return [...t.ws.entries()].filter(([k]) => t.dom.has(k)).map(([k, at]) => t.dom.get(k) - at);
@@ -177,7 +186,8 @@ try {
   console.log(`incoming message → DOM with ${n} loaded, over ${deltas.length} messages: p50 ${q(0.5).toFixed(1)} ms, ` +
               `p95 ${q(0.95).toFixed(1)} ms, max ${deltas[deltas.length - 1].toFixed(1)} ms (one frame at 60 Hz: 16.7 ms)`);
   const lt = await page.evaluate(() => window.__bench.longtasks);
-  console.log(`long tasks while receiving: ${lt.length}${lt.length ? ` (max ${Math.max(...lt).toFixed(0)} ms)` : ''}`);
+  console.log(`long tasks while receiving: ${lt.length}${lt.length ? ` (max ${Math.max(...lt).toFixed(0)} ms)` : ''}; ` +
+              `main-thread tasks meanwhile by thread time: p99 ${quantile(live.cpu, 0.99).toFixed(1)} ms, max ${live.cpu.at(-1).toFixed(1)} ms of CPU`);
   await ctx.close();
 } finally {
   await browser.close();
