@@ -381,6 +381,65 @@ test('Ctrl/Cmd-K switcher, the new messages divider, and settings: name, session
   assert.equal(await tick.getAttribute('data-tick'), 'delivered');
 });
 
+test('composer: @mention and :shortcode: completion by keyboard, and a markdown preview', async () => {
+  const { alice, bob } = users;
+  await openRoom(alice.page, 'Launch plan');
+  await bob.page.getByRole('heading', { level: 2, name: 'Alice Liddell' }).waitFor(); // Bob is elsewhere
+  const box = composer(alice.page);
+  await box.click();
+  await box.pressSequentially('**Agenda** is up, @bo');
+  // A list of people opens as a listbox tied to the textbox; the first entry is highlighted.
+  const people = alice.page.getByRole('listbox', { name: 'People' });
+  const bobOption = people.getByRole('option', { name: new RegExp(`^Bob .*@${bob.username}$`) });
+  await bobOption.waitFor();
+  assert.equal(await bobOption.getAttribute('aria-selected'), 'true');
+  assert.equal(await box.getAttribute('aria-activedescendant'), await bobOption.getAttribute('id'));
+  await screenshot(alice.page, 'desktop-composer-mention');
+  await box.press('Enter'); // picks Bob; Enter sends only when no list is open
+  await people.waitFor({ state: 'detached' });
+  assert.equal(await box.inputValue(), `**Agenda** is up, @${bob.username} `);
+  assert.equal(await messageItem(alice.page, 'Agenda is up,').count(), 0);
+
+  // :sm opens emoji; Escape closes the list and leaves the text alone.
+  await box.pressSequentially('see :sm');
+  const emoji = alice.page.getByRole('listbox', { name: 'Emoji' });
+  await emoji.getByRole('option').first().waitFor();
+  await box.press('Escape');
+  await emoji.waitFor({ state: 'detached' });
+  assert.equal(await box.inputValue(), `**Agenda** is up, @${bob.username} see :sm`);
+  for (let i = 0; i < 3; i++) await box.press('Backspace');
+  // :tada picks the party popper with the keyboard (Down to it, Tab to insert).
+  await box.pressSequentially(':tada');
+  const tada = emoji.getByRole('option', { name: /:tada:/ });
+  await tada.waitFor();
+  while (await tada.getAttribute('aria-selected') !== 'true') await box.press('ArrowDown');
+  await box.press('Tab');
+  await emoji.waitFor({ state: 'detached' });
+  assert.equal(await box.inputValue(), `**Agenda** is up, @${bob.username} see 🎉 `);
+  // A shortcode typed out in full becomes its emoji at once.
+  await box.pressSequentially(':+1:');
+  assert.equal(await box.inputValue(), `**Agenda** is up, @${bob.username} see 🎉 👍\uFE0F`); // as emojibase spells it
+
+  // The preview shows the formatting as the message will show it.
+  await alice.page.getByRole('button', { name: 'Preview' }).click();
+  const preview = alice.page.getByRole('region', { name: 'Preview' });
+  assert.equal(await preview.locator('strong').innerText(), 'Agenda');
+  assert.doesNotMatch(await preview.innerText(), /\*\*/);
+  await screenshot(alice.page, 'desktop-composer-preview');
+  await alice.page.getByRole('button', { name: 'Preview' }).click();
+  await preview.waitFor({ state: 'detached' });
+
+  await box.press('Enter');
+  const sent = alice.page.locator('[data-testid=message] .msg-body', { hasText: 'is up,' });
+  await sent.locator('strong', { hasText: 'Agenda' }).waitFor();
+  assert.match(await sent.innerText(), /see 🎉 👍/);
+  // Bob, in another room, sees that the group mentions him.
+  const room = bob.page.getByRole('link', { name: /^Launch plan/ });
+  await room.locator('.badge.mention').waitFor();
+  await openRoom(bob.page, 'Launch plan');
+  await bob.page.locator('.msg-body .mention', { hasText: `@${bob.username}` }).waitFor();
+});
+
 test('accessibility: no serious or critical axe violations on the main screens', async () => {
   const { ctx, page } = await newPage(kDesktop, 'signed-out');
   await page.getByRole('tab', { name: 'Sign in' }).waitFor();

@@ -1,10 +1,13 @@
 // app/composer.tsx: the message composer. Enter sends, Shift+Enter adds a line, Up on an empty
 // composer edits your last message, Escape cancels a reply. Drafts are kept per room. Files
 // (button, drop onto the conversation, paste) upload at once and go with the message
-// (attachments.tsx).
+// (attachments.tsx). `:shortcode` and `@name` open a completion list (completion_list.tsx; Enter sends
+// only while no list is open); the eye button shows a preview of the markdown (preview.tsx).
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Attachment, Id, Message } from '../sdk';
 import { AttachButton, pastedFiles, UploadTray, useFileDrop, useUploadQueue } from './attachments';
+import { useCompletion } from './completion_list';
+import { MarkdownPreview } from './preview';
 import type { AppStore } from './store';
 
 const kMaxBodyBytes = 16 * 1024;
@@ -21,6 +24,11 @@ export function Composer({ store, room, title, replyTo, onCancelReply, onSend, o
   const [fileNotice, setFileNotice] = useState<string | null>(null);
   const addFiles = (files: File[]) => setFileNotice(uploads.add(files));
   useFileDrop(ref, addFiles);
+  const [preview, setPreview] = useState(false);
+  const completion = useCompletion({
+    store, room, textarea: ref, group: store.rooms.value.get(room)?.room.kind === 'group',
+    onReplace: (v) => { setText(v); store.setDraft(room, v); },
+  });
 
   useEffect(() => { setText(store.draft(room)); setFileNotice(null); }, [room]);
   // Focus moves while the change renders (layout effect), not a frame later, when the user may
@@ -53,22 +61,32 @@ export function Composer({ store, room, title, replyTo, onCancelReply, onSend, o
         </div>
       )}
       <UploadTray queue={uploads} notice={fileNotice} />
+      {preview && <MarkdownPreview text={text} />}
+      {completion.list}
       <form class="composer-row" onSubmit={(e) => { e.preventDefault(); submit(); }}>
         <AttachButton onFiles={addFiles} />
+        <button class="icon-button preview-toggle" type="button" aria-label="Preview" aria-pressed={preview} title="Preview the formatting"
+                onClick={() => setPreview((p) => !p)}>
+          <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true"><path d="M2 12s3.6-7 10-7 10 7 10 7-3.6 7-10 7S2 12 2 12z" fill="none" stroke="currentColor" stroke-width="1.8" /><circle cx="12" cy="12" r="3" fill="currentColor" /></svg>
+        </button>
         <textarea ref={ref} rows={1} value={text} placeholder={`Message ${title}`} aria-label={`Message ${title}`}
-                  enterkeyhint="send"
+                  enterkeyhint="send" {...completion.inputProps}
                   onInput={(e) => {
                     const v = e.currentTarget.value;
                     setText(v);
                     store.setDraft(room, v);
                     store.userTyping(room, v.trim().length > 0);
+                    completion.update();
                   }}
+                  onClick={completion.update}
+                  onKeyUp={(e) => { if (/^(Arrow(Left|Right)|Home|End)$/.test(e.key)) completion.update(); }}
                   onBlur={() => store.userTyping(room, false)}
                   onPaste={(e) => {
                     const files = pastedFiles(e.clipboardData);
                     if (files.length) { e.preventDefault(); addFiles(files); }
                   }}
                   onKeyDown={(e) => {
+                    if (completion.onKeyDown(e)) return;
                     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
                     else if (e.key === 'Escape' && replyTo) { e.preventDefault(); onCancelReply(); }
                     else if (e.key === 'ArrowUp' && !text) { e.preventDefault(); onEditLast(); }

@@ -41,6 +41,7 @@ export interface Conversation {
   focus: { id: Id; nonce: number } | null;
 }
 
+const kNoMembers: readonly Id[] = [];
 const kEmptyConv: Conversation = {
   messages: [], hasMoreBefore: true, hasMoreAfter: false, loading: false, loaded: false, error: null, focus: null,
 };
@@ -162,6 +163,7 @@ export class AppStore {
     for (const u of this.unsubs.splice(0)) u();
     this.gateway?.stop();
     this.gateway = null;
+    this.memberFetches.clear();
     batch(() => {
       this.me.value = null;
       this.rooms.value = new Map();
@@ -174,6 +176,7 @@ export class AppStore {
       this.myReactions.value = new Set();
       this.search.clear();
       this.search.open.value = false;
+      this.roomMembers.value = new Map();
       this.connection.value = 'idle';
       this.phase.value = 'signed_out';
     });
@@ -600,6 +603,7 @@ export class AppStore {
           this.patchRoom(ev.room_id, (s) => ({ ...s, room: { ...s.room, name: ev.name, topic: ev.topic } }));
           break;
         case 'member.left':
+          this.onMemberEvent(ev.room_id, ev.user_id, false);
           if (ev.user_id === this.me.value?.id) {
             const next = new Map(this.rooms.value);
             next.delete(ev.room_id);
@@ -609,6 +613,7 @@ export class AppStore {
           break;
         case 'member.joined':
           this.user(ev.user_id);
+          this.onMemberEvent(ev.room_id, ev.user_id, true);
           break;
         case 'reaction.added':
         case 'reaction.removed': {
@@ -645,6 +650,35 @@ export class AppStore {
   private onChanged(room: Id, m: Message): void {
     this.patchRoom(room, (s) => (s.last_message?.id === m.id ? { ...s, last_message: m } : s));
     this.liveMessage(room, m);
+  }
+
+  // --- members (per room, user ids: fetched once when first needed, e.g. by @mention
+  // completion, and kept current by member.* events)
+
+  readonly roomMembers = signal<ReadonlyMap<Id, readonly Id[]>>(new Map());
+  private memberFetches = new Set<Id>();
+
+  members(room: Id): readonly Id[] {
+    const known = this.roomMembers.value.get(room);
+    if (known) return known;
+    if (!this.memberFetches.has(room)) {
+      this.memberFetches.add(room);
+      this.rest.room(room).then((r) => {
+        for (const m of r.members) this.user(m.user_id);
+        const next = new Map(this.roomMembers.value);
+        next.set(room, r.members.map((m) => m.user_id));
+        this.roomMembers.value = next;
+      }, () => { setTimeout(() => this.memberFetches.delete(room), 10000); }); // asked again later
+    }
+    return kNoMembers;
+  }
+
+  private onMemberEvent(room: Id, user: Id, joined: boolean): void {
+    const cur = this.roomMembers.value.get(room);
+    if (!cur) return;
+    const next = new Map(this.roomMembers.value);
+    next.set(room, joined ? (cur.includes(user) ? cur : [...cur, user]) : cur.filter((x) => x !== user));
+    this.roomMembers.value = next;
   }
 
   // --- pins (per room: the pinned messages, newest pin first; from GET …/pins and events)
