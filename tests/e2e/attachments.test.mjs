@@ -198,9 +198,10 @@ test('Alice attaches an image by the button, watches it upload, and sends it wit
   await alice.page.getByRole('heading', { level: 2, name: 'Bob Builder' }).waitFor();
   await composer(alice.page).fill('Photos from the trip');
 
-  // Throttled so the progress can be seen: the bar moves through values between 0 and 100,
+  // Throttled (about 6 s for the file) so the progress can be seen, with room for a slow
+  // machine between the checks below: the bar moves through values between 0 and 100,
   // and Send stays disabled until the upload is done.
-  const cdp = await throttleUploads(alice.ctx, alice.page, Math.ceil(images.lake.length / 2.5));
+  const cdp = await throttleUploads(alice.ctx, alice.page, Math.ceil(images.lake.length / 6));
   const progress = await recordProgress(alice.page);
   await chooseFiles(alice.page, [{ name: 'lake-bled.png', mimeType: 'image/png', buffer: images.lake }]);
   const chip = chips(alice.page).first();
