@@ -1,5 +1,5 @@
 # Parley: the two commands that matter are `make run` and `make test`.
-.PHONY: all deps build build-asan run test test-unit test-asan bench bench-smoke clean format web web-test
+.PHONY: all deps build build-asan run test test-unit test-asan bench bench-smoke bench-soak clean format web web-test
 
 BUILD_DIR  ?= build
 ASAN_DIR   ?= build-asan
@@ -44,6 +44,11 @@ bench-smoke: build
 # Shortened CHAT-10K ladder (under 15 minutes): bench/results/<date>-<commit>.json and docs/benchmarks.md.
 bench: build
 	@bench/run_ladder.sh $(BUILD_DIR)
+
+# 30-minute soak at 1x (SOAK_USERS, SOAK_RATE, SOAK_MIN, SOAK_CHURN): the server's RSS sampled
+# every 10 s into bench/results/<date>-<commit>-soak.json and .svg (bench/run_soak.sh).
+bench-soak: build
+	@bench/run_soak.sh $(BUILD_DIR)
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR)

@@ -100,7 +100,8 @@ asio::awaitable<void> Client::run() {
   bool resuming = false;
   int attempt = 0;
   std::int64_t down_since = 0;
-  // Bounded: gives up after this many consecutive failed attempts (about 2 minutes of backoff).
+  // Bounded: gives up after this many consecutive failed attempts (about 4 minutes of backoff
+  // with the default 5 s ceiling).
   constexpr int kMaxAttempts = 60;
   while (!stopping_ && !final_ && attempt < kMaxAttempts) {
     std::int64_t t0 = now_ns();
@@ -138,9 +139,12 @@ asio::awaitable<void> Client::run() {
       if (down_since == 0) down_since = t0;
       ++attempt;
     }
-    // Jittered exponential backoff: 0-50 ms for the first retry, then 100 ms doubling to 2 s.
-    std::int64_t base_ms = attempt == 0 ? 25 : std::min<std::int64_t>(100LL << std::min(attempt - 1, 5), 2000);
-    std::uniform_int_distribution<std::int64_t> jitter(base_ms / 2, base_ms * 3 / 2);
+    // Exponential backoff with equal jitter, as the web SDK reconnects (RunState::Options):
+    // `attempt` counts the failed attempts since the connection was last up.
+    const std::int64_t ceiling_ms =
+        std::min<std::int64_t>(static_cast<std::int64_t>(run_.opt.backoff_base_ms) << std::min(attempt, 20),
+                               run_.opt.backoff_max_ms);
+    std::uniform_int_distribution<std::int64_t> jitter(ceiling_ms / 2, ceiling_ms);
     backoff_.emplace(strand_, std::chrono::milliseconds(jitter(rng_)));
     co_await backoff_->async_wait(kUseTuple);
     backoff_.reset();

@@ -461,6 +461,11 @@ int main(int argc, char** argv) {
   app.add_option("--server-pid", opt.server_pid, "Server pid for /proc CPU and RSS");
   app.add_option("--max-run", opt.max_run_s, "Hard limit on the whole run, seconds");
   app.add_option("--rng-seed", opt.rng_seed, "Random seed");
+  app.add_option("--backoff-base-ms", opt.backoff_base_ms,
+                 "First reconnect delay ceiling (equal jitter: [d/2, d], doubling)")
+      ->check(CLI::Range(1, 60000));
+  app.add_option("--backoff-max-ms", opt.backoff_max_ms, "Reconnect delay ceiling")
+      ->check(CLI::Range(1, 600000));
   app.add_flag("--subscribe-ephemeral", opt.subscribe_ephemeral,
                "Identify with subscribe [presence, typing] (as the web client does)");
   app.add_flag("--typing", opt.typing, "Send a typing start before each message");

@@ -167,6 +167,17 @@ res = {
     "seed_ms": int(seed_ms), "server_start_ms": int(start_ms), "restart_after_kill9_ms": int(restart_ms),
     "load": load("A"), "recovery": load("B"), "ceiling": [load("C0"), load("C1")], "micro": load("D"),
 }
+# The newest soak (`make bench-soak`, too long for this run), summarised, if one was recorded.
+import glob
+soaks = sorted(glob.glob(os.path.join(os.path.dirname(out), "*-soak.json")))
+if soaks:
+    s = json.load(open(soaks[-1]))
+    s.pop("samples", None)
+    g = s.get("generator") or {}
+    s["generator"] = {"ok": g.get("ok"), "deliveries": g.get("deliveries")}
+    s["file"] = os.path.relpath(soaks[-1], os.path.dirname(os.path.dirname(os.path.dirname(out))))
+    res["soak"] = s
+
 json.dump(res, open(out, "w"), indent=1)
 MERGE
 if [[ -s $tmp/perf.data ]]; then

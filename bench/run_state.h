@@ -53,6 +53,12 @@ struct Options {
   int server_pid = 0;             // for /proc CPU and RSS; 0 = not measured
   double max_run_s = 900;         // hard limit for the whole process
   std::uint64_t rng_seed = 1;
+  // Reconnect backoff as the web SDK does it (web/src/sdk/backoff.ts, "equal jitter"): the n-th
+  // consecutive retry waits uniformly in [d/2, d], d = min(max, base * 2^n). A crowd dropped at
+  // once (kill -9) spreads over [base/2, base] instead of arriving in the same millisecond.
+  // The ceiling is lower than the SDK's 30 s so a bounded run sees every client back.
+  int backoff_base_ms = 500;
+  int backoff_max_ms = 5000;
   bool subscribe_ephemeral = false;  // identify with subscribe: ["presence", "typing"]
   bool typing = false;            // each send is preceded by a `typing` start in its room
   std::string txn_prefix;         // unique per run so idempotency keys never collide across runs
