@@ -104,13 +104,14 @@ def main():
         w = S.get("workload") or {}
         la = S.get("load_avg_1m") or {}
         g = S.get("generator") or {}
-        row(f"RSS flat over a {fmt(w.get('minutes'), '', 0)}-minute soak", "flat",
+        row(f"RSS flat over a {fmt(int(w.get('minutes') or 0))}-minute soak", "flat",
             f"{fmt(sv['rss_first_fifth_median_kib'] / 1024, ' MiB')} → {fmt(sv['rss_last_fifth_median_kib'] / 1024, ' MiB')} "
-            f"({sv['growth_fraction'] * 100:+.1f}%, slope {sv['slope_mib_per_hour']} MiB/h) after {fmt(sv.get('warmup_min'), '', 0)} min warm-up",
+            f"({sv['growth_fraction'] * 100:+.1f}%, slope {sv['slope_mib_per_hour']} MiB/h) after {fmt(int(sv.get('warmup_min') or 0))} min warm-up",
             bool(sv["flat"]) and bool(g.get("ok")),
             f"`make bench-soak` run `{S.get('date')}` at `{S.get('commit')}` (not part of `make bench`): {fmt(w.get('users'))} conns, "
-            f"{fmt(w.get('rate'))} msg/s, churn {fmt(w.get('reconnects_per_min'))}/min; lost {fmt(get(g, 'deliveries', 'lost'))}; "
-            f"load avg {fmt(la.get('median'))}; flat means {sv.get('flat_means')}")
+            f"{fmt(w.get('rate'))} msg/s, churn {fmt(w.get('reconnects_per_min'))}/min; lost {fmt(get(g, 'deliveries', 'lost'))}, "
+            f"delivery p50 {fmt(get(g, 'latency_ms', 'p50'), ' ms')}; server CPU {fmt((g.get('server_cpu_util') or 0) * 100, '%')} of a core; "
+            f"load avg {fmt(la.get('median'))}; flat means {sv.get('flat_means')}; samples and plot in `{S.get('file')}` / `.svg`")
     else:
         row("RSS flat over a 30-minute soak", "flat", "not measured", False, "`make bench-soak` (bench/run_soak.sh) has not been run for this table")
     if C:

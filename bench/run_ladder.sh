@@ -174,7 +174,9 @@ if soaks:
     s = json.load(open(soaks[-1]))
     s.pop("samples", None)
     g = s.get("generator") or {}
-    s["generator"] = {"ok": g.get("ok"), "deliveries": g.get("deliveries")}
+    ph = (g.get("phases") or [{}])[0]
+    s["generator"] = {"ok": g.get("ok"), "deliveries": g.get("deliveries"),
+                      "server_cpu_util": ph.get("server_cpu_util"), "latency_ms": ph.get("latency_ms")}
     s["file"] = os.path.relpath(soaks[-1], os.path.dirname(os.path.dirname(os.path.dirname(out))))
     res["soak"] = s
 
