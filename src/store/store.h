@@ -207,6 +207,21 @@ struct PendingUpload {
   std::string name;          // sanitised file name
   std::int64_t size = 0;     // declared total size in bytes (> 0)
   std::int64_t created_at = 0;
+  // Resumable uploads (migration 8). The store is where every node agrees on an upload's state:
+  std::int64_t offset = 0;       // bytes received and durable (fsynced) on the node's disk
+  std::int64_t updated_at = 0;   // last append or lease; the sweep counts its TTL from here
+  std::int64_t lease_until = 0;  // an append or completion holds the upload until then (ms)
+  std::int64_t lease = 0;        // that holder's token (0: none)
+};
+
+// Taking an upload for one append or its completion (Store::lease_upload).
+struct UploadLease {
+  Id upload_id = 0;
+  Id user_id = 0;             // must be the upload's owner (kNotFound otherwise)
+  std::int64_t offset = 0;    // the offset the caller writes at (kConflict unless it is current)
+  std::int64_t token = 0;     // != 0, unique per request
+  std::int64_t now = 0;
+  std::int64_t until = 0;     // lease end (ms)
 };
 
 // What sweep_unsent removed: attachments never sent and uploads never completed, created before
@@ -431,8 +446,20 @@ class Store {
   virtual void upload_by_id(Id id, Callback<PendingUpload> done);
   // Cancels an open upload; kNotFound unless it exists and belongs to user_id.
   virtual void delete_upload(Id user_id, Id upload_id, Callback<core::Ok> done);
-  // Deletes unsent attachments and open uploads created before `before`, at most `limit` of
-  // each, oldest first, and returns what it deleted.
+  // Takes the open upload l.upload_id for one writer: kNotFound unless it exists and belongs to
+  // l.user_id; kConflict when another writer's lease has not ended ("upload busy") or when its
+  // offset is not l.offset ("offset mismatch"); otherwise records the lease (token, until) and
+  // updated_at = now, and returns the upload. The lease lives in the store so that several nodes
+  // sharing it never write one upload at once, and the sweep never takes a leased upload.
+  virtual void lease_upload(UploadLease l, Callback<PendingUpload> done);
+  // Ends the lease `token` on `upload_id`, recording `offset` (durable by now) and updated_at =
+  // now. kConflict when the lease is no longer this token's (it expired and was taken), kNotFound
+  // when the upload is gone (cancelled or swept).
+  virtual void release_upload(Id upload_id, std::int64_t token, std::int64_t offset,
+                              std::int64_t now, Callback<PendingUpload> done);
+  // Deletes unsent attachments created before `before` and open uploads idle since before
+  // `before` (updated_at) whose lease ended before it too, at most `limit` of each, oldest
+  // first, and returns what it deleted.
   virtual void sweep_unsent(std::int64_t before, int limit, Callback<SweepResult> done);
   // The subset of `keys` some stored attachment refers to (as original, thumbnail or preview).
   virtual void referenced_blobs(std::vector<std::string> keys,
@@ -513,6 +540,13 @@ inline void Store::upload_by_id(Id, Callback<PendingUpload> done) {
   done(core::make_error(core::Errc::kInternal, "store: uploads not supported"));
 }
 inline void Store::delete_upload(Id, Id, Callback<core::Ok> done) {
+  done(core::make_error(core::Errc::kInternal, "store: uploads not supported"));
+}
+inline void Store::lease_upload(UploadLease, Callback<PendingUpload> done) {
+  done(core::make_error(core::Errc::kInternal, "store: uploads not supported"));
+}
+inline void Store::release_upload(Id, std::int64_t, std::int64_t, std::int64_t,
+                                  Callback<PendingUpload> done) {
   done(core::make_error(core::Errc::kInternal, "store: uploads not supported"));
 }
 inline void Store::sweep_unsent(std::int64_t, int, Callback<SweepResult> done) {

@@ -1706,4 +1706,84 @@ TEST_P(StoreConformance, UploadsReserveQuotaAndUnsentOnesAreSwept) {
   EXPECT_TRUE(cancelled.ok());
 }
 
+TEST_P(StoreConformance, ResumableUploadsAreLeasedAndTheirOffsetKept) {
+  auto alice = make_user("alice");
+  auto bob = make_user("bob");
+  PendingUpload u;
+  u.id = next_id();
+  u.user_id = alice.id;
+  u.name = "film.webm";
+  u.size = 1000;
+  u.created_at = tick();
+  auto up = call<PendingUpload>([&](auto d) { store().create_upload(u, 0, std::move(d)); });
+  ASSERT_TRUE(up.ok()) << up.error().message;
+  EXPECT_EQ(up->offset, 0);
+  EXPECT_EQ(up->updated_at, u.created_at);
+  auto lease = [&](Id who, std::int64_t offset, std::int64_t token, std::int64_t now) {
+    UploadLease l{.upload_id = u.id, .user_id = who, .offset = offset, .token = token,
+                  .now = now, .until = now + 100};
+    return call<PendingUpload>([&](auto d) { store().lease_upload(l, std::move(d)); });
+  };
+  auto release = [&](std::int64_t token, std::int64_t offset, std::int64_t now) {
+    return call<PendingUpload>(
+        [&](auto d) { store().release_upload(u.id, token, offset, now, std::move(d)); });
+  };
+  const std::int64_t t0 = tick();
+
+  // Another user's upload looks like an unknown one; a wrong offset is refused.
+  auto theirs = lease(bob.id, 0, 7, t0);
+  ASSERT_FALSE(theirs.ok());
+  EXPECT_EQ(theirs.error().code, Errc::kNotFound);
+  auto wrong = lease(alice.id, 10, 7, t0);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.error().code, Errc::kConflict);
+  EXPECT_NE(wrong.error().message.find("offset"), std::string::npos);
+
+  // One writer at a time: a second token is refused while the first lease runs.
+  auto first = lease(alice.id, 0, 7, t0);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(first->lease, 7);
+  auto second = lease(alice.id, 0, 8, t0 + 50);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code, Errc::kConflict);
+  EXPECT_NE(second.error().message.find("busy"), std::string::npos);
+  // The sweep leaves a leased upload alone even past its idle cut-off.
+  auto swept = call<SweepResult>([&](auto d) { store().sweep_unsent(t0 + 50, 100, std::move(d)); });
+  ASSERT_TRUE(swept.ok());
+  EXPECT_TRUE(swept->uploads.empty());
+  // Releasing records the durable offset; only the holder can.
+  EXPECT_FALSE(release(8, 400, t0 + 60).ok());
+  auto done = release(7, 400, t0 + 60);
+  ASSERT_TRUE(done.ok()) << done.error().message;
+  EXPECT_EQ(done->offset, 400);
+  EXPECT_EQ(done->lease, 0);
+  auto got = call<PendingUpload>([&](auto d) { store().upload_by_id(u.id, std::move(d)); });
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->offset, 400);
+  EXPECT_EQ(got->updated_at, t0 + 60);
+  EXPECT_FALSE(lease(alice.id, 0, 9, t0 + 70).ok()) << "the old offset is gone";
+
+  // A lease that ran out (its node died) can be taken over; the old holder's release then fails.
+  ASSERT_TRUE(lease(alice.id, 400, 10, t0 + 80).ok());
+  auto takeover = lease(alice.id, 400, 11, t0 + 500);
+  ASSERT_TRUE(takeover.ok()) << takeover.error().message;
+  auto late = release(10, 900, t0 + 510);
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().code, Errc::kConflict);
+  ASSERT_TRUE(release(11, 400, t0 + 520).ok());
+
+  // Idle uploads are swept from their last activity, not from their creation.
+  swept = call<SweepResult>([&](auto d) { store().sweep_unsent(t0 + 520, 100, std::move(d)); });
+  ASSERT_TRUE(swept.ok());
+  EXPECT_TRUE(swept->uploads.empty());
+  swept = call<SweepResult>([&](auto d) { store().sweep_unsent(t0 + 521, 100, std::move(d)); });
+  ASSERT_TRUE(swept.ok());
+  ASSERT_EQ(swept->uploads.size(), 1u);
+  EXPECT_EQ(swept->uploads[0].id, u.id);
+  EXPECT_EQ(swept->uploads[0].offset, 400);
+  auto gone = release(11, 400, t0 + 530);
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.error().code, Errc::kNotFound);
+}
+
 }  // namespace parley::store::conformance

@@ -602,6 +602,17 @@ void SqliteStore::delete_upload(Id user_id, Id upload_id, Callback<core::Ok> don
   });
 }
 
+void SqliteStore::lease_upload(UploadLease l, Callback<PendingUpload> done) {
+  write<PendingUpload>(std::move(done), [l](Conn& c) { return q::lease_upload(c, l); });
+}
+
+void SqliteStore::release_upload(Id upload_id, std::int64_t token, std::int64_t offset,
+                                 std::int64_t now, Callback<PendingUpload> done) {
+  write<PendingUpload>(std::move(done), [upload_id, token, offset, now](Conn& c) {
+    return q::release_upload(c, upload_id, token, offset, now);
+  });
+}
+
 void SqliteStore::sweep_unsent(std::int64_t before, int limit, Callback<SweepResult> done) {
   write<SweepResult>(std::move(done),
                      [before, limit](Conn& c) { return q::sweep_unsent(c, before, limit); });

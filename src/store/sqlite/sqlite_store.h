@@ -109,6 +109,9 @@ class SqliteStore final : public Store {
   void create_upload(PendingUpload u, std::int64_t quota, Callback<PendingUpload> done) override;
   void upload_by_id(Id id, Callback<PendingUpload> done) override;
   void delete_upload(Id user_id, Id upload_id, Callback<core::Ok> done) override;
+  void lease_upload(UploadLease l, Callback<PendingUpload> done) override;
+  void release_upload(Id upload_id, std::int64_t token, std::int64_t offset, std::int64_t now,
+                      Callback<PendingUpload> done) override;
   void sweep_unsent(std::int64_t before, int limit, Callback<SweepResult> done) override;
   void referenced_blobs(std::vector<std::string> keys,
                         Callback<std::vector<std::string>> done) override;

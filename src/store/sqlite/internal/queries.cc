@@ -259,6 +259,18 @@ CREATE TABLE uploads(
 CREATE INDEX uploads_user ON uploads(user_id);
 CREATE INDEX uploads_created ON uploads(created_at);
 )sql"},
+    // Issue 4: resumable uploads. The durable offset and the writer's lease live here, so that
+    // every node sees the same offset, two requests never append to one upload at once, and the
+    // sweep (any node) never takes an upload being written or completed.
+    {8, R"sql(
+ALTER TABLE uploads ADD COLUMN received INTEGER NOT NULL DEFAULT 0;     -- durable offset
+ALTER TABLE uploads ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;   -- last append or lease
+ALTER TABLE uploads ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;  -- writer's lease end (ms)
+ALTER TABLE uploads ADD COLUMN lease_token INTEGER NOT NULL DEFAULT 0;  -- writer's token, 0: none
+UPDATE uploads SET updated_at = created_at;
+DROP INDEX uploads_created;
+CREATE INDEX uploads_updated ON uploads(updated_at);
+)sql"},
 };
 
 constexpr const char* kCreateMigrationsTable =
@@ -467,7 +479,8 @@ core::Status load_attachments(Conn& c, core::Message& m) {
   return core::ok_status();
 }
 
-#define UPLOAD_COLS "id, user_id, name, size, created_at"
+#define UPLOAD_COLS \
+  "id, user_id, name, size, created_at, received, updated_at, lease_until, lease_token"
 PendingUpload read_upload(const Stmt& s) {
   PendingUpload u;
   u.id = s.id(0);
@@ -475,6 +488,10 @@ PendingUpload read_upload(const Stmt& s) {
   u.name = s.text(2);
   u.size = s.i64(3);
   u.created_at = s.i64(4);
+  u.offset = s.i64(5);
+  u.updated_at = s.i64(6);
+  u.lease_until = s.i64(7);
+  u.lease = s.i64(8);
   return u;
 }
 
@@ -2196,13 +2213,68 @@ core::Result<PendingUpload> insert_upload(Conn& c, const PendingUpload& u, std::
   if (u.size <= 0) return make_error(Errc::kInvalidArgument, "size: must be > 0");
   if (auto st = check_quota(c, u.user_id, 0, u.size, quota); !st) return st.take_error();
   PARLEY_SQL(s, c,
-             "INSERT INTO uploads(id, user_id, name, size, created_at) VALUES(?1, ?2, ?3, ?4, ?5)");
+             "INSERT INTO uploads(id, user_id, name, size, created_at, received, updated_at) "
+             "VALUES(?1, ?2, ?3, ?4, ?5, 0, ?5)");
   s.bind_id(1, u.id).bind_id(2, u.user_id).bind(3, u.name).bind(4, u.size).bind(5, u.created_at);
   if (auto st = s.exec("insert upload"); !st) {
     if (st.error().code == Errc::kNotFound) return not_found("user");
     return st.take_error();
   }
-  return u;
+  PendingUpload out = u;
+  out.offset = 0;
+  out.updated_at = u.created_at;
+  out.lease_until = 0;
+  out.lease = 0;
+  return out;
+}
+
+core::Result<PendingUpload> lease_upload(Conn& c, const UploadLease& l) {
+  if (l.token == 0) return make_error(Errc::kInvalidArgument, "lease: token must be set");
+  auto cur = upload_by_id(c, l.upload_id);
+  if (!cur) return cur.take_error();
+  // Unknown and other users' uploads look alike.
+  if (cur->user_id != l.user_id) return not_found("upload");
+  if (cur->lease != 0 && cur->lease != l.token && cur->lease_until > l.now) {
+    auto e = make_error(Errc::kConflict, "upload busy: another request is writing to it");
+    e.retry_after_ms = cur->lease_until - l.now;
+    return e;
+  }
+  if (cur->offset != l.offset) {
+    return make_error(Errc::kConflict, "offset mismatch: the upload has " +
+                                           std::to_string(cur->offset) + " bytes, not " +
+                                           std::to_string(l.offset));
+  }
+  PARLEY_SQL(s, c,
+             "UPDATE uploads SET lease_token = ?2, lease_until = ?3, updated_at = ?4 "
+             "WHERE id = ?1");
+  s.bind_id(1, l.upload_id).bind(2, l.token).bind(3, l.until).bind(4, l.now);
+  if (auto st = s.exec("lease upload"); !st) return st.take_error();
+  cur->lease = l.token;
+  cur->lease_until = l.until;
+  cur->updated_at = l.now;
+  return cur;
+}
+
+core::Result<PendingUpload> release_upload(Conn& c, Id upload_id, std::int64_t token,
+                                           std::int64_t offset, std::int64_t now) {
+  auto cur = upload_by_id(c, upload_id);
+  if (!cur) return cur.take_error();
+  if (token == 0 || cur->lease != token) {
+    return make_error(Errc::kConflict, "upload busy: the lease of this request ended");
+  }
+  if (offset < 0 || offset > cur->size) {
+    return make_error(Errc::kInvalidArgument, "offset: must be 0..size");
+  }
+  PARLEY_SQL(s, c,
+             "UPDATE uploads SET received = ?2, updated_at = ?3, lease_token = 0, lease_until = 0 "
+             "WHERE id = ?1");
+  s.bind_id(1, upload_id).bind(2, offset).bind(3, now);
+  if (auto st = s.exec("release upload"); !st) return st.take_error();
+  cur->offset = offset;
+  cur->updated_at = now;
+  cur->lease = 0;
+  cur->lease_until = 0;
+  return cur;
 }
 
 core::Result<PendingUpload> upload_by_id(Conn& c, Id id) {
@@ -2237,8 +2309,8 @@ core::Result<SweepResult> sweep_unsent(Conn& c, std::int64_t before, int limit) 
   }
   {
     PARLEY_SQL(s, c,
-               "DELETE FROM uploads WHERE id IN (SELECT id FROM uploads WHERE created_at < ?1 "
-               "ORDER BY created_at LIMIT ?2) RETURNING " UPLOAD_COLS);
+               "DELETE FROM uploads WHERE id IN (SELECT id FROM uploads WHERE updated_at < ?1 "
+               "AND lease_until < ?1 ORDER BY updated_at LIMIT ?2) RETURNING " UPLOAD_COLS);
     s.bind(1, before).bind(2, limit);
     int rc;
     while ((rc = s.step()) == SQLITE_ROW) out.uploads.push_back(read_upload(s));

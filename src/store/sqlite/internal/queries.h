@@ -66,6 +66,9 @@ core::Result<core::Ok> set_last_seen(Conn& c, core::Id user_id, std::int64_t at)
 core::Result<core::Attachment> insert_attachment(Conn& c, const NewAttachment& a);
 core::Result<PendingUpload> insert_upload(Conn& c, const PendingUpload& u, std::int64_t quota);
 core::Result<core::Ok> delete_upload(Conn& c, core::Id user_id, core::Id upload_id);
+core::Result<PendingUpload> lease_upload(Conn& c, const UploadLease& l);
+core::Result<PendingUpload> release_upload(Conn& c, core::Id upload_id, std::int64_t token,
+                                           std::int64_t offset, std::int64_t now);
 core::Result<SweepResult> sweep_unsent(Conn& c, std::int64_t before, int limit);
 core::Result<core::RoomEvent> change_room(Conn& c, const RoomChange& ch);
 core::Result<PinResult> set_pin(Conn& c, const PinUpdate& u);
