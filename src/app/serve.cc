@@ -84,7 +84,16 @@ int serve(const ops::Config& config) {
     std::cerr << "parley: " << st.error().message << "\n";
     return 1;
   }
-  files::FileService file_service({*store, **blobs, clock, ids, metrics}, config.files);
+  // Resumable uploads' received bytes, beside the blob store (same filesystem: renames).
+  const std::string parts_dir =
+      (std::filesystem::path(config.store.data_dir) / "blobs" / "parts").string();
+  std::filesystem::create_directories(parts_dir, ec);
+  if (ec) {
+    std::cerr << "parley: store.data_dir: cannot create " << parts_dir << ": " << ec.message()
+              << "\n";
+    return 1;
+  }
+  files::FileService file_service({*store, **blobs, clock, ids, metrics, parts_dir}, config.files);
   http::Api api({auth_service, chat_service, *store, clock, metrics, &file_service}, config.http);
   net::Server server({api, gateway, metrics}, config.http);
 

@@ -1,8 +1,14 @@
 #include "files/file_service.h"
 
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <optional>
 
 #include <cstdio>
 #include <future>
@@ -21,6 +27,62 @@ namespace {
 
 constexpr int kSweepBatch = 1000;
 constexpr std::size_t kBlobPage = 500;
+// How long one append (copy + fsync of a chunk) or one completion (hash, type, images, blob
+// put) may hold an upload. A node that dies while holding it blocks the upload this long.
+constexpr std::int64_t kLeaseMs = 10 * 60 * 1000;
+
+core::Error io_error(const std::string& what, int err) {
+  return make_error(Errc::kUnavailable, "upload: " + what + ": " + std::strerror(err));
+}
+
+core::Status fsync_fd(int fd, const char* what) {
+  if (::fsync(fd) != 0) return io_error(what, errno);
+  return core::ok_status();
+}
+
+core::Status fsync_dir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return io_error("open the parts directory", errno);
+  auto st = fsync_fd(fd, "fsync the parts directory");
+  ::close(fd);
+  return st;
+}
+
+// Copies `length` bytes of `from` (from its start) to `to` at `offset`.
+core::Status copy_range(int from, int to, std::int64_t offset, std::int64_t length) {
+  loff_t in = 0;
+  loff_t out = offset;
+  std::int64_t left = length;
+  while (left > 0) {
+    ssize_t n = ::copy_file_range(from, &in, to, &out, static_cast<std::size_t>(left), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL)) {
+      break;  // fall back to read/write below
+    }
+    if (n < 0) return io_error("append a chunk", errno);
+    if (n == 0) return make_error(Errc::kInternal, "upload: the staged chunk is shorter than it was");
+    left -= n;
+  }
+  std::string buf;
+  while (left > 0) {
+    if (buf.empty()) buf.resize(256 * 1024);
+    ssize_t n = ::pread(from, buf.data(), std::min<std::int64_t>(left, static_cast<std::int64_t>(buf.size())), in);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return io_error("read a chunk", errno);
+    if (n == 0) return make_error(Errc::kInternal, "upload: the staged chunk is shorter than it was");
+    ssize_t done = 0;
+    while (done < n) {
+      ssize_t w = ::pwrite(to, buf.data() + done, static_cast<std::size_t>(n - done), out);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) return io_error("append a chunk", errno);
+      done += w;
+      out += w;
+    }
+    in += n;
+    left -= n;
+  }
+  return core::ok_status();
+}
 
 std::string hex(const unsigned char* p, std::size_t n) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -80,6 +142,11 @@ FileService::FileService(Deps deps, ops::FilesConfig config)
                                         "Blobs deleted because no attachment refers to them")),
       unsent_swept_(deps.metrics.counter("parley_unsent_attachments_swept_total",
                                          "Uploads deleted because they were never sent")),
+      chunks_ok_(deps.metrics.counter("parley_upload_chunks_total",
+                                      "Resumable upload chunks by result", "result=\"stored\"")),
+      chunks_refused_(deps.metrics.counter("parley_upload_chunks_total",
+                                           "Resumable upload chunks by result",
+                                           "result=\"refused\"")),
       workers_(std::make_unique<WorkerPool>(config_.workers,
                                             static_cast<std::size_t>(config_.max_queue))) {
   sweeper_ = std::thread([this] { sweeper_loop(); });
@@ -150,7 +217,7 @@ void FileService::upload(const auth::Actor& who, std::string raw_name, std::stri
 }
 
 void FileService::process(auth::Actor who, std::string name, std::string path, std::int64_t size,
-                          Callback<core::Attachment> done) {
+                          Callback<core::Attachment> done, Id upload_id) {
   auto refuse = [&](core::Error e) {
     ::unlink(path.c_str());
     uploads_refused_.inc();
@@ -165,7 +232,7 @@ void FileService::process(auth::Actor who, std::string name, std::string path, s
                              "file type " + *mime + " (detected from the content) is not allowed"));
   }
   core::Attachment a;
-  a.id = deps_.ids.next();
+  a.id = upload_id != 0 ? upload_id : deps_.ids.next();
   a.uploader_id = who.user_id;
   a.name = std::move(name);
   a.mime = *mime;
@@ -205,6 +272,7 @@ void FileService::process(auth::Actor who, std::string name, std::string path, s
   }
   store::NewAttachment n;
   n.attachment = std::move(a);
+  n.upload_id = upload_id;
   n.quota = config_.quota_bytes;
   deps_.store.create_attachment(
       std::move(n), [this, unpin_all, done = std::move(done)](core::Result<core::Attachment> r) {
@@ -216,6 +284,268 @@ void FileService::process(auth::Actor who, std::string name, std::string path, s
         }
         done(std::move(r));
       });
+}
+
+// --- resumable uploads
+
+std::string FileService::part_path(Id upload_id) const {
+  return deps_.parts_dir + "/" + std::to_string(upload_id) + ".part";
+}
+
+void FileService::check_upload(const auth::Actor& who, std::int64_t length,
+                               Callback<core::Ok> done) {
+  if (length > config_.max_upload_bytes) {
+    return done(make_error(Errc::kTooLarge, "file: over the " +
+                                                std::to_string(config_.max_upload_bytes) +
+                                                " byte limit"));
+  }
+  if (config_.quota_bytes <= 0 || length <= 0) return done(core::Ok{});
+  const std::int64_t quota = config_.quota_bytes;
+  deps_.store.storage_used(who.user_id, [quota, length, done = std::move(done)](
+                                            core::Result<std::int64_t> used) {
+    if (!used) return done(used.take_error());
+    if (*used + length > quota) {
+      return done(make_error(Errc::kQuotaExceeded,
+                             "storage quota exceeded: " + std::to_string(*used) + " of " +
+                                 std::to_string(quota) + " bytes used, this file needs " +
+                                 std::to_string(length)));
+    }
+    done(core::Ok{});
+  });
+}
+
+void FileService::create_upload(const auth::Actor& who, std::string raw_name, std::int64_t size,
+                                Callback<store::PendingUpload> done) {
+  if (deps_.parts_dir.empty()) {
+    return done(make_error(Errc::kUnavailable, "resumable uploads are not configured"));
+  }
+  auto name = sanitize_file_name(raw_name);
+  if (!name) return done(name.take_error());
+  if (size <= 0) return done(make_error(Errc::kInvalidArgument, "size: empty file (0 bytes)"));
+  if (size > config_.max_upload_bytes) {
+    return done(make_error(Errc::kTooLarge, "size: over the " +
+                                                std::to_string(config_.max_upload_bytes) +
+                                                " byte limit"));
+  }
+  store::PendingUpload u;
+  u.id = deps_.ids.next();
+  u.user_id = who.user_id;
+  u.name = std::move(*name);
+  u.size = size;
+  u.created_at = deps_.clock.now_ms();
+  deps_.store.create_upload(std::move(u), config_.quota_bytes, std::move(done));
+}
+
+void FileService::upload_status(const auth::Actor& who, Id id,
+                                Callback<store::PendingUpload> done) {
+  const Id user = who.user_id;
+  deps_.store.upload_by_id(id, [user, done = std::move(done)](core::Result<store::PendingUpload> u) {
+    if (u && u->user_id != user) return done(make_error(Errc::kNotFound, "upload not found"));
+    done(std::move(u));
+  });
+}
+
+void FileService::check_append(const auth::Actor& who, Id id, std::int64_t offset,
+                               std::int64_t length, Callback<store::PendingUpload> done) {
+  const std::int64_t now = deps_.clock.now_ms();
+  upload_status(who, id, [offset, length, now, done = std::move(done)](
+                             core::Result<store::PendingUpload> u) {
+    if (!u) return done(std::move(u));
+    if (u->lease != 0 && u->lease_until > now) {
+      auto e = make_error(Errc::kConflict, "upload busy: another request is writing to it");
+      e.retry_after_ms = u->lease_until - now;
+      return done(e);
+    }
+    if (u->offset != offset) {
+      return done(make_error(Errc::kConflict, "offset mismatch: the upload has " +
+                                                  std::to_string(u->offset) + " bytes, not " +
+                                                  std::to_string(offset)));
+    }
+    if (length > u->size - offset) {
+      return done(make_error(Errc::kTooLarge, "chunk: ends past the declared size of " +
+                                                  std::to_string(u->size) + " bytes"));
+    }
+    done(std::move(u));
+  });
+}
+
+core::Status FileService::write_part(Id upload_id, std::int64_t offset, const std::string& chunk,
+                                     std::int64_t length) {
+  const std::string part = part_path(upload_id);
+  if (offset == 0) {
+    // The first chunk becomes the part file (same filesystem: a rename), replacing whatever a
+    // crash left of an earlier first chunk that was never acknowledged.
+    if (::rename(chunk.c_str(), part.c_str()) != 0) return io_error("store a chunk", errno);
+    int fd = ::open(part.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return io_error("open the part file", errno);
+    auto st = fsync_fd(fd, "fsync the part file");
+    ::close(fd);
+    if (!st) return st;
+    return fsync_dir(deps_.parts_dir);
+  }
+  int to = ::open(part.c_str(), O_WRONLY | O_CLOEXEC);
+  if (to < 0) return io_error("open the part file", errno);
+  struct stat st {};
+  if (::fstat(to, &st) != 0 || st.st_size < offset) {
+    ::close(to);
+    return make_error(Errc::kInternal, "upload: the part file is shorter than its recorded offset");
+  }
+  // Bytes past the recorded offset were never acknowledged (a crash between write and record):
+  // drop them so the file matches the offset the client was told.
+  if (st.st_size > offset && ::ftruncate(to, offset) != 0) {
+    int err = errno;
+    ::close(to);
+    return io_error("truncate the part file", err);
+  }
+  int from = ::open(chunk.c_str(), O_RDONLY | O_CLOEXEC);
+  if (from < 0) {
+    int err = errno;
+    ::close(to);
+    return io_error("open the staged chunk", err);
+  }
+  auto copied = copy_range(from, to, offset, length);
+  ::close(from);
+  if (copied) copied = fsync_fd(to, "fsync the part file");
+  ::close(to);
+  ::unlink(chunk.c_str());
+  return copied;
+}
+
+void FileService::append(const auth::Actor& who, Id id, std::int64_t offset, std::string path,
+                         Callback<store::PendingUpload> done) {
+  auto refuse = [this, &path, &done](core::Error e) {
+    ::unlink(path.c_str());
+    chunks_refused_.inc();
+    done(std::move(e));
+  };
+  if (deps_.parts_dir.empty()) {
+    return refuse(make_error(Errc::kUnavailable, "resumable uploads are not configured"));
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return refuse(make_error(Errc::kInternal, "upload: staged chunk is gone"));
+  }
+  const std::int64_t length = st.st_size;
+  if (length == 0) {
+    // Nothing to write: answers the current state (a client may ask this way too).
+    ::unlink(path.c_str());
+    return check_append(who, id, offset, 0, std::move(done));
+  }
+  const std::int64_t now = deps_.clock.now_ms();
+  store::UploadLease lease{.upload_id = id, .user_id = who.user_id, .offset = offset,
+                           .token = static_cast<std::int64_t>(deps_.ids.next()), .now = now,
+                           .until = now + kLeaseMs};
+  deps_.store.lease_upload(lease, [this, lease, length, path = std::move(path),
+                                   done = std::move(done)](
+                                      core::Result<store::PendingUpload> u) mutable {
+    auto refuse_now = [&](core::Error e) {
+      ::unlink(path.c_str());
+      chunks_refused_.inc();
+      done(std::move(e));
+    };
+    if (!u) return refuse_now(u.take_error());
+    // Ends the lease, recording `offset`, and answers with `outcome` (or the recorded upload).
+    auto finish = std::make_shared<std::function<void(std::int64_t, std::optional<core::Error>)>>();
+    auto shared_done = std::make_shared<Callback<store::PendingUpload>>(std::move(done));
+    *finish = [this, lease, shared_done](std::int64_t offset, std::optional<core::Error> outcome) {
+      deps_.store.release_upload(
+          lease.upload_id, lease.token, offset, deps_.clock.now_ms(),
+          [this, outcome, shared_done](core::Result<store::PendingUpload> r) {
+            if (outcome) {
+              chunks_refused_.inc();
+              return (*shared_done)(*outcome);
+            }
+            if (r) {
+              chunks_ok_.inc();
+            } else {
+              chunks_refused_.inc();
+            }
+            (*shared_done)(std::move(r));
+          });
+    };
+    if (length > u->size - lease.offset) {
+      ::unlink(path.c_str());
+      return (*finish)(lease.offset,
+                       make_error(Errc::kTooLarge, "chunk: ends past the declared size of " +
+                                                       std::to_string(u->size) + " bytes"));
+    }
+    std::string p = path;
+    bool posted = workers_->try_post([this, lease, length, path = std::move(path), finish] {
+      auto st = write_part(lease.upload_id, lease.offset, path, length);
+      ::unlink(path.c_str());
+      if (!st) {
+        ops::log_warn("files: appending to an upload failed", {{"error", st.error().message}});
+        // What was written past the offset is dropped by the next append.
+        return (*finish)(lease.offset, st.take_error());
+      }
+      (*finish)(lease.offset + length, std::nullopt);
+    });
+    if (!posted) {
+      ::unlink(p.c_str());
+      auto e = make_error(Errc::kUnavailable, "busy processing uploads; retry shortly");
+      e.retry_after_ms = 1000;
+      (*finish)(lease.offset, e);
+    }
+  });
+}
+
+void FileService::complete(const auth::Actor& who, Id id, Callback<Completed> done) {
+  const auth::Actor actor = who;
+  upload_status(who, id, [this, actor, id, done = std::move(done)](
+                             core::Result<store::PendingUpload> u) mutable {
+    if (!u && u.error().code == Errc::kNotFound) {
+      // Completed already (the answer was lost and the client asks again)?
+      return deps_.store.attachment_by_id(
+          id, [user = actor.user_id, done = std::move(done)](core::Result<core::Attachment> a) {
+            if (!a || a->uploader_id != user) {
+              return done(make_error(Errc::kNotFound, "upload not found"));
+            }
+            done(Completed{std::move(*a), true});
+          });
+    }
+    if (!u) return done(u.take_error());
+    if (u->offset != u->size) {
+      return done(make_error(Errc::kConflict, "upload incomplete: " + std::to_string(u->offset) +
+                                                  " of " + std::to_string(u->size) +
+                                                  " bytes received"));
+    }
+    const std::int64_t now = deps_.clock.now_ms();
+    store::UploadLease lease{.upload_id = id, .user_id = actor.user_id, .offset = u->size,
+                             .token = static_cast<std::int64_t>(deps_.ids.next()), .now = now,
+                             .until = now + kLeaseMs};
+    deps_.store.lease_upload(lease, [this, actor, lease, up = *u, done = std::move(done)](
+                                        core::Result<store::PendingUpload> l) mutable {
+      if (!l) return done(l.take_error());
+      auto shared_done = std::make_shared<Callback<Completed>>(std::move(done));
+      auto finished = [this, actor, lease, shared_done](core::Result<core::Attachment> a) {
+        if (a) return (*shared_done)(Completed{std::move(*a), false});
+        // Refused (type, image, quota, disk): the part file is gone, so is the upload.
+        deps_.store.delete_upload(actor.user_id, lease.upload_id,
+                                  [e = a.error(), shared_done](core::Result<core::Ok>) {
+                                    (*shared_done)(e);
+                                  });
+      };
+      bool posted = workers_->try_post([this, actor, up, finished] {
+        process(actor, up.name, part_path(up.id), up.size, finished, up.id);
+      });
+      if (!posted) {
+        auto e = make_error(Errc::kUnavailable, "busy processing uploads; retry shortly");
+        e.retry_after_ms = 1000;
+        deps_.store.release_upload(lease.upload_id, lease.token, up.size, deps_.clock.now_ms(),
+                                   [e, shared_done](core::Result<store::PendingUpload>) {
+                                     (*shared_done)(e);
+                                   });
+      }
+    });
+  });
+}
+
+void FileService::cancel_upload(const auth::Actor& who, Id id, Callback<core::Ok> done) {
+  deps_.store.delete_upload(who.user_id, id,
+                            [this, id, done = std::move(done)](core::Result<core::Ok> r) {
+                              if (r && !deps_.parts_dir.empty()) ::unlink(part_path(id).c_str());
+                              done(std::move(r));
+                            });
 }
 
 void FileService::download(const auth::Actor& who, Id id, Rendition rendition,
@@ -294,6 +624,10 @@ SweepStats FileService::sweep() {
       break;
     }
     stats.unsent_deleted += static_cast<std::int64_t>(r->attachments.size());
+    stats.uploads_deleted += static_cast<std::int64_t>(r->uploads.size());
+    if (!deps_.parts_dir.empty()) {
+      for (const auto& u : r->uploads) ::unlink(part_path(u.id).c_str());
+    }
     if (r->attachments.size() < static_cast<std::size_t>(kSweepBatch) &&
         r->uploads.size() < static_cast<std::size_t>(kSweepBatch)) {
       break;
@@ -366,8 +700,9 @@ void FileService::sweeper_loop() {
     }
     lock.unlock();
     SweepStats s = sweep();
-    if (s.unsent_deleted > 0 || s.blobs_deleted > 0) {
+    if (s.unsent_deleted > 0 || s.blobs_deleted > 0 || s.uploads_deleted > 0) {
       ops::log_info("files: swept", {{"unsent_attachments", std::to_string(s.unsent_deleted)},
+                                     {"uploads", std::to_string(s.uploads_deleted)},
                                      {"blobs", std::to_string(s.blobs_deleted)}});
     }
     lock.lock();

@@ -58,6 +58,14 @@ struct Download {
 struct SweepStats {
   std::int64_t unsent_deleted = 0;
   std::int64_t blobs_deleted = 0;
+  std::int64_t uploads_deleted = 0;  // resumable uploads idle past the TTL (part files removed)
+};
+
+// What completing a resumable upload gave: the attachment, and whether an earlier completion
+// already made it (a retried request after a lost response).
+struct Completed {
+  core::Attachment attachment;
+  bool again = false;
 };
 
 class FileService {
@@ -68,6 +76,11 @@ class FileService {
     const core::Clock& clock;
     core::IdGenerator& ids;
     ops::Registry& metrics;
+    // Resumable uploads' received bytes ("<id>.part"), on the same filesystem as the blob
+    // store's staging_dir (chunks arrive there and the finished file is renamed into the blob
+    // store). Nodes sharing one store must share this directory too (or route an upload's
+    // requests to one node). Empty: resumable uploads answer kUnavailable.
+    std::string parts_dir = {};
   };
   // Starts the workers and the sweeper. REQUIRES: init_media() succeeded.
   FileService(Deps deps, ops::FilesConfig config);
@@ -78,6 +91,7 @@ class FileService {
 
   const std::string& staging_dir() const { return deps_.blobs.staging_dir(); }
   std::int64_t max_upload_bytes() const { return config_.max_upload_bytes; }
+  const ops::FilesConfig& config() const { return config_; }
 
   // Takes the staged file at `path` (consumed whatever happens) as an upload named `raw_name`
   // by `who`. Errors: kInvalidArgument (empty file, bad name, undecodable image), kTooLarge
@@ -89,12 +103,53 @@ class FileService {
   // current member of its room once sent. kNotFound otherwise (no hint whether it exists).
   void download(const auth::Actor& who, Id id, Rendition rendition,
                 Callback<std::shared_ptr<Download>> done);
+  // --- resumable uploads (docs/protocol.md, "Resumable uploads"). The store keeps each one's
+  // durable offset and a lease (store::Store::lease_upload), so any node can answer for it, two
+  // requests never write it at once and the sweep never takes one being written.
+  //
+  // Opens an upload of `size` bytes named `raw_name`, its size reserved against the quota.
+  // Errors: kInvalidArgument (size 0, bad name), kTooLarge (over max_upload_bytes),
+  // kQuotaExceeded.
+  void create_upload(const auth::Actor& who, std::string raw_name, std::int64_t size,
+                     Callback<store::PendingUpload> done);
+  // The open upload `id` if it is who's; kNotFound otherwise (no hint whether it exists).
+  void upload_status(const auth::Actor& who, Id id, Callback<store::PendingUpload> done);
+  // Before a chunk's body is read: would an append of `length` bytes at `offset` be taken?
+  // kNotFound, kConflict (offset is not the upload's, or another request is writing it; the
+  // message says which and the current offset), kTooLarge (past the declared size).
+  void check_append(const auth::Actor& who, Id id, std::int64_t offset, std::int64_t length,
+                    Callback<store::PendingUpload> done);
+  // Appends the staged chunk at `path` (consumed whatever happens) at `offset`, which must be
+  // the upload's current offset. The answer comes once the bytes are fsynced and the new
+  // offset recorded: the offset a client is told is never lost by a crash. Errors as
+  // check_append, plus kUnavailable (workers busy or disk trouble: nothing was recorded; retry).
+  void append(const auth::Actor& who, Id id, std::int64_t offset, std::string path,
+              Callback<store::PendingUpload> done);
+  // Turns a fully received upload into an unsent attachment with the same id, through the
+  // same checks as upload() (type, images, quota). kConflict while bytes are missing; a repeated
+  // call after success answers the same attachment (again = true). A refused file (type,
+  // image) ends the upload: its bytes and reservation are gone.
+  void complete(const auth::Actor& who, Id id, Callback<Completed> done);
+  // Cancels an open upload and removes its bytes. kNotFound unless it is who's.
+  void cancel_upload(const auth::Actor& who, Id id, Callback<core::Ok> done);
+  // When an upload idle since u.updated_at is swept.
+  std::int64_t upload_expires_at(const store::PendingUpload& u) const {
+    return u.updated_at + config_.unsent_ttl_ms;
+  }
+  // Before a one-shot upload's body is read: kTooLarge over max_upload_bytes, kQuotaExceeded
+  // when `length` more bytes would exceed who's quota.
+  void check_upload(const auth::Actor& who, std::int64_t length, Callback<core::Ok> done);
+
   // One sweep now, on the calling thread (blocks; the sweeper thread calls this).
   SweepStats sweep();
 
  private:
+  // upload_id != 0: completes that resumable upload (the attachment takes its id).
   void process(auth::Actor who, std::string name, std::string path, std::int64_t size,
-               Callback<core::Attachment> done);
+               Callback<core::Attachment> done, Id upload_id = 0);
+  std::string part_path(Id upload_id) const;
+  core::Status write_part(Id upload_id, std::int64_t offset, const std::string& chunk,
+                          std::int64_t length);
   void pin(const std::string& key);
   void unpin(const std::string& key);
   void sweeper_loop();
@@ -105,6 +160,8 @@ class FileService {
   ops::Counter& uploads_refused_;
   ops::Counter& blobs_swept_;
   ops::Counter& unsent_swept_;
+  ops::Counter& chunks_ok_;
+  ops::Counter& chunks_refused_;
 
   // Pinned blob keys: count of stores in flight and the generation of the latest pin.
   struct Pin {

@@ -11,6 +11,7 @@
 
 #include "api/json.h"
 #include "auth/policy.h"
+#include "auth/rate_limiter.h"
 #include "chat/search_query.h"
 #include "http/dispatcher.h"
 #include "http/files_routes.h"
@@ -134,6 +135,11 @@ core::Result<std::optional<std::int64_t>> optional_seq(const json::object& o, st
 
 }  // namespace
 
+static auth::RateLimiterConfig upload_limits(const files::FileService* files) {
+  ops::FilesConfig f = files != nullptr ? files->config() : ops::FilesConfig{};
+  return auth::RateLimiterConfig{.per_minute = f.uploads_per_minute, .burst = f.upload_burst};
+}
+
 struct Api::Impl {
   Impl(Deps d, ops::HttpConfig c)
       : deps(d),
@@ -146,7 +152,8 @@ struct Api::Impl {
                     },
                 .metrics = d.metrics,
             },
-            c) {
+            c),
+        upload_limiter(d.clock, upload_limits(d.files)) {
     add_ops_routes();
     add_account_routes();
     add_room_routes();
@@ -190,6 +197,7 @@ struct Api::Impl {
   ops::HttpConfig config;
   std::atomic<bool> draining{false};
   Dispatcher dispatcher;
+  auth::RateLimiter upload_limiter;  // upload requests per user (files.uploads_per_minute)
 };
 
 // --- operations: /livez, /readyz, /metrics, the OpenAPI document
@@ -1048,12 +1056,28 @@ void Api::set_draining(bool draining) { impl_->draining.store(draining); }
 
 std::optional<BodySink> Api::body_sink(const Request& head) const {
   files::FileService* files = impl_->deps.files;
-  if (files == nullptr || head.method != "POST" || split_target(head.target).first != kUploadPath) {
-    return std::nullopt;
-  }
-  // Without any credentials the route can only answer 401: read no more than a REST body.
-  if (credentials(head).token.empty()) return std::nullopt;
+  if (files == nullptr) return std::nullopt;
+  const std::string_view path = split_target(head.target).first;
+  const bool one_shot = head.method == "POST" && path == kUploadPath;
+  // PATCH /api/v1/uploads/{id}: a resumable upload's chunk.
+  const std::string_view prefix = "/api/v1/uploads/";
+  const bool chunk = head.method == "PATCH" && path.size() > prefix.size() &&
+                     path.substr(0, prefix.size()) == prefix &&
+                     path.find('/', prefix.size()) == std::string_view::npos;
+  if (!one_shot && !chunk) return std::nullopt;
+  // Streamed even without credentials: admit() refuses those (401) before reading the body.
   return BodySink{files->staging_dir(), static_cast<std::uint64_t>(files->max_upload_bytes())};
+}
+
+void Api::admit(Request head, std::function<void(std::optional<Response>)> done) {
+  files::FileService* files = impl_->deps.files;
+  if (files == nullptr) return done(std::nullopt);
+  impl_->dispatcher.admit(
+      std::move(head),
+      [files, &limiter = impl_->upload_limiter](std::shared_ptr<Call> c, std::function<void()> ok) {
+        admit_upload(*files, limiter, std::move(c), std::move(ok));
+      },
+      std::move(done));
 }
 
 std::uint64_t Api::max_sink_bytes() const {

@@ -84,6 +84,11 @@ class Api {
   std::optional<BodySink> body_sink(const Request& head) const;
   // The largest body any BodySink accepts (0 = none).
   std::uint64_t max_sink_bytes() const;
+  // For a request that has a BodySink, once its header has arrived and before any of its body
+  // is read: credentials (401), CSRF (403), the upload rate limit (429), the quota and size
+  // against the declared Content-Length (413), a chunk's offset (409). Calls `done` exactly
+  // once, from any thread: nullopt to read the body, or the refusal to send instead.
+  void admit(Request head, std::function<void(std::optional<Response>)> done);
   // While draining, /readyz answers 503.
   void set_draining(bool draining);
 

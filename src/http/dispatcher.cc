@@ -187,14 +187,18 @@ void Dispatcher::handle(Request req, std::function<void(Response)> respond) {
                                                       std::to_string(config_.max_body_bytes) +
                                                       " bytes"));
   }
-  if (is_mutation(r.method) && !r.body.empty() && !is_json_content_type(r.header("content-type"))) {
-    return call->fail(make_error(Errc::kInvalidArgument, "Content-Type must be application/json"));
-  }
   auto query = parse_query(raw_query);
-  if (!query) return call->fail(make_error(Errc::kInvalidArgument, "malformed query string"));
-  call->query_ = std::move(*query);
 
-  auto run = [call, &route]() {
+  // Input checks come after authentication on authenticated routes: a client without valid
+  // credentials learns nothing from them (401 first).
+  auto run = [call, &route, query = std::move(query)]() mutable {
+    const Request& r = call->req_;
+    if (is_mutation(r.method) && !r.body.empty() &&
+        !is_json_content_type(r.header("content-type"))) {
+      return call->fail(make_error(Errc::kInvalidArgument, "Content-Type must be application/json"));
+    }
+    if (!query) return call->fail(make_error(Errc::kInvalidArgument, "malformed query string"));
+    call->query_ = std::move(*query);
     try {
       route.handler(call);
     } catch (const std::exception& e) {
@@ -212,11 +216,59 @@ void Dispatcher::handle(Request req, std::function<void(Response)> respond) {
     return call->fail(make_error(Errc::kForbidden, "cross-origin request refused (CSRF check)"));
   }
   deps_.authenticate(std::move(creds.token),
-                     [call, run = std::move(run)](core::Result<auth::AuthContext> ctx) {
+                     [call, run = std::move(run)](core::Result<auth::AuthContext> ctx) mutable {
                        if (call->failed(ctx)) return;
                        call->auth_ = std::move(ctx.value());
                        run();
                      });
+}
+
+void Dispatcher::admit(Request req, Check check,
+                       std::function<void(std::optional<Response>)> done) {
+  auto shared_done = std::make_shared<std::function<void(std::optional<Response>)>>(std::move(done));
+  auto call = std::shared_ptr<Call>(new Call());
+  call->dispatcher_ = this;
+  call->start_ = std::chrono::steady_clock::now();
+  call->respond_ = [shared_done](Response r) { (*shared_done)(std::move(r)); };
+  std::string_view client_id = req.header("x-request-id");
+  call->request_id_ = valid_request_id(client_id) ? std::string(client_id) : make_request_id();
+  call->req_ = std::move(req);
+  const Request& r = call->req_;
+  auto admit_now = [call, shared_done] {
+    if (call->done_.exchange(true)) return;
+    (*shared_done)(std::nullopt);
+  };
+
+  auto [raw_path, raw_query] = split_target(r.target);
+  std::string path(raw_path);
+  Router::Lookup found = path.empty() || path.front() != '/' ? Router::Lookup{}
+                                                             : router_.match(r.method, path);
+  if (!found.match) return admit_now();
+  Route& route = *routes_[found.match->id];
+  if (route.access == Access::kPublic) return admit_now();
+  call->stats_ = route.stats.get();
+  call->route_ = route.stats->pattern;
+  call->params_ = std::move(found.match->params);
+  auto query = parse_query(raw_query);
+  if (query) call->query_ = std::move(*query);
+
+  Credentials creds = credentials(r);
+  if (creds.token.empty()) return call->fail(make_error(Errc::kUnauthorized, "missing credentials"));
+  call->cookie_auth_ = creds.from_cookie;
+  if (creds.from_cookie && is_mutation(r.method) &&
+      !same_origin_request(r, config_.allowed_origins, config_.public_url)) {
+    return call->fail(make_error(Errc::kForbidden, "cross-origin request refused (CSRF check)"));
+  }
+  deps_.authenticate(std::move(creds.token), [call, check = std::move(check),
+                                              admit_now](core::Result<auth::AuthContext> ctx) {
+    if (call->failed(ctx)) return;
+    call->auth_ = std::move(ctx.value());
+    try {
+      check(call, admit_now);
+    } catch (const std::exception& e) {
+      call->fail(make_error(Errc::kInternal, e.what()));
+    }
+  });
 }
 
 void Dispatcher::finish(Call& call, Response r) {

@@ -3,10 +3,10 @@
 //
 // For each request, in order: request id (the client's X-Request-Id if sane, else generated);
 // route lookup (HEAD is served by GET routes); for paths no route knows, the static web client
-// (GET/HEAD outside /api/ when a web root is set) or 404; body limit (413); JSON content type for
-// mutations with a body (400); query parsing (400); credentials (bearer or cookie) and, for
-// cookie-authenticated mutations, the CSRF origin check (403) before the authenticator runs;
-// then the handler. Every response, success or error, gets X-Request-Id, the security headers
+// (GET/HEAD outside /api/ when a web root is set) or 404; body limit (413); credentials (bearer
+// or cookie) and, for cookie-authenticated mutations, the CSRF origin check (403) before the
+// authenticator runs (401); JSON content type for mutations with a body (400); query parsing
+// (400); then the handler. Uploads are also checked before their body is read (admit()). Every response, success or error, gets X-Request-Id, the security headers
 // and (API and ops routes) `Cache-Control: no-store`; it is counted in
 // parley_http_requests_total{route,status} and parley_http_request_seconds{route} by route
 // PATTERN, and logged as one JSON line without bodies or tokens.
@@ -110,6 +110,16 @@ class Dispatcher {
 
   void add(std::string method, std::string pattern, Access access, Handler handler);
   void handle(Request req, std::function<void(Response)> respond);
+
+  // For a request whose header has arrived and whose body has not been read (uploads, streamed
+  // to disk): the route's credentials, CSRF and authentication checks, then `check` with the
+  // authenticated call, all before any byte of the body is read. `check` either refuses (it
+  // replies on the call: c->fail(...)) or calls `admit()`. `done` gets nullopt when admitted
+  // (the body is then read and the request comes to handle() as usual) or the refusal, a
+  // response counted and logged like any other. Unknown and public routes are admitted
+  // (handle() answers them).
+  using Check = std::function<void(std::shared_ptr<Call>, std::function<void()> admit)>;
+  void admit(Request head, Check check, std::function<void(std::optional<Response>)> done);
 
  private:
   friend class Call;

@@ -60,6 +60,10 @@ constexpr auto kDrainPollInterval = 20ms;
 constexpr auto kCloseWait = 500ms;  // after the grace: for sessions to unwind once closed
 constexpr auto kLingerTime = 2s;    // after a 413: discard the rest of the body this long...
 constexpr std::size_t kLingerBytes = 64 * 1024 * 1024;  // ... or this much
+// After refusing an upload before its body (401, 429, quota): read at most this much of what
+// the client already sent, so that a small body does not reset the connection before the
+// client reads the answer, and a large one is not read at all.
+constexpr std::size_t kRefusedLingerBytes = 256 * 1024;
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
@@ -96,6 +100,7 @@ struct Conn {
   beast::tcp_stream stream;
   asio::steady_timer wake;                // cancelled when the backend's response arrives
   std::optional<http::Response> pending;  // that response
+  bool admitted = false;                  // the backend let an upload's body be read
   bool busy = false;                      // a request's header has arrived; not yet answered
   bool upgraded = false;                  // the stream now belongs to the gateway: hands off
   bool closed = false;
@@ -157,6 +162,9 @@ struct HttpServer::Impl {
                            "HTTP connections closed at accept because of the connection cap")),
         timeouts(m.counter("parley_http_request_timeouts_total",
                            "HTTP connections closed because a request did not arrive in time")),
+        refused(m.counter("parley_http_uploads_refused_early_total",
+                          "Upload requests refused before their body was read (credentials, "
+                          "rate limit, quota, offset)")),
         life(std::make_shared<Life>()),
         threads(config.http.threads > 0 ? config.http.threads
                                         : std::max(1u, std::thread::hardware_concurrency())),
@@ -195,7 +203,8 @@ struct HttpServer::Impl {
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> session(std::shared_ptr<Conn> conn, std::string client_ip);
   asio::awaitable<void> drain(int grace_ms);
-  asio::awaitable<void> linger(Conn& c);
+  asio::awaitable<void> linger(Conn& c, std::size_t max_bytes = kLingerBytes);
+  asio::awaitable<bool> write_refusal(Conn& c, http::Response& r, unsigned version);
   asio::awaitable<BodyOutcome> stream_body(Conn& c, beast::flat_buffer& buffer,
                                            bhttp::request_parser<bhttp::buffer_body>& parser,
                                            StagedBody& staged);
@@ -217,6 +226,7 @@ struct HttpServer::Impl {
   ops::Gauge& connections_gauge;
   ops::Counter& rejected;
   ops::Counter& timeouts;
+  ops::Counter& refused;
   std::shared_ptr<Life> life;
   std::atomic<int> grace_ms{10000};
 
@@ -320,6 +330,19 @@ asio::awaitable<bool> HttpServer::Impl::write_error(Conn& c, const bhttp::reques
   co_return !ec;
 }
 
+// The backend's refusal of a request whose body was not read: the connection closes after it.
+asio::awaitable<bool> HttpServer::Impl::write_refusal(Conn& c, http::Response& r,
+                                                      unsigned version) {
+  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
+  for (auto& [k, v] : r.headers) res.insert(k, v);
+  res.keep_alive(false);
+  res.body() = std::move(r.body);
+  res.prepare_payload();
+  c.stream.expires_after(std::chrono::milliseconds(config.http.request_timeout_ms));
+  auto [ec, n] = co_await bhttp::async_write(c.stream, res, use_tuple);
+  co_return !ec;
+}
+
 asio::awaitable<void> HttpServer::Impl::session(std::shared_ptr<Conn> c, std::string client_ip) {
   beast::flat_buffer buffer;
   const auto timeout = std::chrono::milliseconds(config.http.request_timeout_ms);
@@ -375,13 +398,46 @@ asio::awaitable<void> HttpServer::Impl::session(std::shared_ptr<Conn> c, std::st
       co_return;
     }
 
+    std::optional<http::BodySink> sink;
+    if (!parser.is_done()) sink = backend.body_sink(to_request(header, client_ip));
+    if (sink) {
+      // Credentials, rate limit, quota and offset are checked before any byte of the body is
+      // read (and before 100 Continue invites it): a refused upload costs no disk.
+      c->admitted = false;
+      c->pending.reset();
+      c->wake.expires_at(asio::steady_timer::time_point::max());
+      c->stream.expires_never();
+      backend.admit(to_request(header, client_ip),
+                    [life = life, weak = std::weak_ptr<Conn>(c)](std::optional<http::Response> r) {
+                      std::lock_guard lock(life->mu);
+                      if (!life->alive) return;
+                      auto conn = weak.lock();
+                      if (!conn) return;
+                      auto ex = conn->wake.get_executor();
+                      asio::post(ex, [conn = std::move(conn), r = std::move(r)]() mutable {
+                        if (r) {
+                          conn->pending = std::move(*r);
+                        } else {
+                          conn->admitted = true;
+                        }
+                        conn->wake.cancel();
+                      });
+                    });
+      co_await c->wake.async_wait(use_tuple);
+      if (c->closed || (!c->admitted && !c->pending)) break;  // a hard stop
+      if (!c->admitted) {
+        refused.inc();
+        http::Response r = std::move(*c->pending);
+        c->pending.reset();
+        if (co_await write_refusal(*c, r, header.version())) co_await linger(*c, kRefusedLingerBytes);
+        break;
+      }
+    }
     if (beast::iequals(header[bhttp::field::expect], "100-continue")) {
       bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
       auto [cec, cn] = co_await bhttp::async_write(c->stream, cont, use_tuple);
       if (cec) break;
     }
-    std::optional<http::BodySink> sink;
-    if (!parser.is_done()) sink = backend.body_sink(to_request(header, client_ip));
     StagedBody staged;
     http::Request hreq;
     bool keep_alive = false;
@@ -563,13 +619,13 @@ asio::awaitable<bool> HttpServer::Impl::write_streamed(Conn& c, http::Response& 
 // After refusing a request whose body is still arriving: closing at once would reset the
 // connection (unread data), and the client could lose our 413 before reading it. Half-close,
 // then read and discard for a little while, up to a bound, like nginx's lingering close.
-asio::awaitable<void> HttpServer::Impl::linger(Conn& c) {
+asio::awaitable<void> HttpServer::Impl::linger(Conn& c, std::size_t max_bytes) {
   beast::error_code ec;
   c.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   c.stream.expires_after(kLingerTime);
   std::size_t total = 0;
   std::array<char, 16 * 1024> sink;
-  while (total < kLingerBytes && !c.closed) {
+  while (total < max_bytes && !c.closed) {
     auto [rec, n] = co_await c.stream.async_read_some(asio::buffer(sink), use_tuple);
     if (rec) break;
     total += n;

@@ -7,7 +7,9 @@
 // body limit (413 problem+json, then close); each request goes to Backend::handle, whose
 // response may come from any thread and is written back on the connection's strand. A
 // WebSocket upgrade for /api/v1/gateway is handed to Backend::upgrade with the socket.
-// Streaming: a request the backend gives a BodySink (uploads) has its body written to a new
+// Streaming: a request the backend gives a BodySink (uploads) is first shown to
+// Backend::admit (credentials, limits) before any of its body is read or 100 Continue sent; a
+// refusal is answered and the connection closed. An admitted one has its body written to a new
 // file in the sink's directory as it arrives (each read under request_timeout_ms, the whole
 // body under the sink's limit), and the file is removed when the request ends, whatever way it
 // ends (a dropped connection leaves nothing behind). A response with a BodySource is written
@@ -57,6 +59,13 @@ class Backend {
   // Same contract as http::Api::body_sink / max_sink_bytes (uploads streamed to disk).
   virtual std::optional<http::BodySink> body_sink(const http::Request&) { return std::nullopt; }
   virtual std::uint64_t max_sink_bytes() const { return 0; }
+  // Same contract as http::Api::admit: for a request that has a BodySink, before its body is
+  // read; `done(nullopt)` reads it, `done(response)` refuses it (sent, then the connection is
+  // closed without reading the body). May answer from any thread.
+  virtual void admit(http::Request head, std::function<void(std::optional<http::Response>)> done) {
+    (void)head;
+    done(std::nullopt);
+  }
 };
 
 struct HttpServerConfig {

@@ -24,6 +24,9 @@ class ApiGatewayBackend final : public Backend {
     return api_.body_sink(head);
   }
   std::uint64_t max_sink_bytes() const override { return api_.max_sink_bytes(); }
+  void admit(http::Request head, std::function<void(std::optional<http::Response>)> done) override {
+    api_.admit(std::move(head), std::move(done));
+  }
   void upgrade(std::unique_ptr<Upgrade> up) override {
     gateway::accept_upgrade(gateway_, std::move(up->stream), std::move(up->request),
                             std::move(up->client_ip), std::move(up->cookie_token));

@@ -66,6 +66,8 @@ void visit_settings(C& c, V&& v) {
   v("files", "max_queue", c.files.max_queue);
   v("files", "unsent_ttl_ms", c.files.unsent_ttl_ms);
   v("files", "sweep_interval_ms", c.files.sweep_interval_ms);
+  v("files", "uploads_per_minute", c.files.uploads_per_minute);
+  v("files", "upload_burst", c.files.upload_burst);
   v("search", "per_minute", c.search.per_minute);
   v("search", "burst", c.search.burst);
   v("chat", "mention_all_min_members", c.chat.mention_all_min_members);
@@ -318,6 +320,8 @@ core::Status validate(const Config& c) {
   if (!in(c.files.max_queue, 1, 100000)) return bad("files.max_queue", "must be 1..100000");
   if (c.files.unsent_ttl_ms < 0) return bad("files.unsent_ttl_ms", "must be >= 0");
   if (c.files.sweep_interval_ms < 100) return bad("files.sweep_interval_ms", "must be at least 100");
+  if (!(c.files.uploads_per_minute > 0)) return bad("files.uploads_per_minute", "must be positive");
+  if (!(c.files.upload_burst >= 1)) return bad("files.upload_burst", "must be at least 1");
   return core::ok_status();
 }
 

@@ -68,6 +68,11 @@ struct FilesConfig {
   int max_queue = 64;                           // uploads waiting for a worker; more: 503
   std::int64_t unsent_ttl_ms = 24LL * 3600 * 1000;  // uploads never sent are deleted after this
   std::int64_t sweep_interval_ms = 10LL * 60 * 1000; // how often unsent uploads and unreferenced blobs are swept
+  // Upload requests (one-shot uploads and resumable chunks) per user, checked before a body is
+  // read: a token bucket of `upload_burst` refilled at `uploads_per_minute`; beyond: 429.
+  // A 100 MiB file in 8 MiB chunks is 14 requests.
+  double uploads_per_minute = 120;
+  double upload_burst = 60;
 };
 
 struct SearchConfig {

@@ -252,15 +252,63 @@ class AttachmentsTest(AsyncServerTestCase):
 
     # -- bad input
 
+    def raw_head(self, head, body=b""):
+        """Sends a request head (and maybe some body) on a raw socket; returns the status line,
+        the head of the answer and the socket."""
+        s = socket.create_connection(("127.0.0.1", self.server.port), timeout=10)
+        s.sendall(head.encode() + body)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            part = s.recv(65536)
+            if not part:
+                break
+            data += part
+        return data.split(b"\r\n", 1)[0].decode(), data, s
+
     def test_upload_without_credentials(self):
         r = self.upload(self.alice, b"x" * 200_000, "a.txt", token="not-a-valid-token")
         assert_problem(self, r, 401, "unauthorized")
-        self.assertEqual(self.staging_files(), [], "the streamed body is removed")
-        # Without any credentials nothing is streamed to disk: the REST body limit applies.
-        r = self.api.request("POST", "/api/v1/uploads?name=a.txt", raw=b"a" * (2 << 20),
+        self.assertEqual(self.staging_files(), [], "nothing was written")
+        # A small one without any credentials: 401, not a complaint about its Content-Type.
+        r = self.api.request("POST", "/api/v1/uploads?name=a.txt", raw=b"abc",
                              headers={"Content-Type": "text/plain"})
-        assert_problem(self, r, 413, "too_large")
-        self.assertEqual(self.staging_files(), [])
+        assert_problem(self, r, 401, "unauthorized")
+
+    def test_refused_before_the_body_is_read(self):
+        # A huge declared body with a bad token: the answer comes at once, without the body,
+        # and without inviting it (no 100 Continue).
+        for auth in ("Authorization: Bearer not-a-valid-token\r\n", ""):
+            with self.subTest(auth=auth):
+                line, data, s = self.raw_head(
+                    "POST /api/v1/uploads?name=big.bin HTTP/1.1\r\nHost: x\r\n" + auth +
+                    "Content-Type: application/octet-stream\r\nExpect: 100-continue\r\n"
+                    f"Content-Length: {MAX_UPLOAD - 1}\r\n\r\n")
+                s.close()
+                self.assertIn(" 401 ", line, data)
+                self.assertNotIn(b"100 Continue", data)
+                self.assertIn(b"application/problem+json", data)
+                self.assertEqual(self.staging_files(), [])
+        # Over the quota by its declared length: 413 quota_exceeded before any byte is sent.
+        u = self.api.new_user("qe")
+        self.uploaded(u, b"q" * 400_000, "first.txt")
+        line, data, s = self.raw_head(
+            "POST /api/v1/uploads?name=second.bin HTTP/1.1\r\nHost: x\r\n"
+            f"Authorization: Bearer {u.token}\r\nExpect: 100-continue\r\n"
+            "Content-Length: 300000\r\n\r\n")
+        s.close()
+        self.assertIn(" 413 ", line, data)
+        self.assertIn(b"quota_exceeded", data)
+        self.assertNotIn(b"100 Continue", data)
+        # A good one is invited and stored.
+        line, data, s = self.raw_head(
+            "POST /api/v1/uploads?name=ok.txt HTTP/1.1\r\nHost: x\r\n"
+            f"Authorization: Bearer {u.token}\r\nExpect: 100-continue\r\n"
+            "Content-Length: 6\r\n\r\n")
+        self.assertIn(" 100 ", line, data)
+        s.sendall(b"hello\n")
+        rest = s.recv(65536)
+        s.close()
+        self.assertIn(b" 201 ", rest)
 
     def test_zero_byte_file(self):
         assert_problem(self, self.upload(self.alice, b"", "empty.txt"), 400, "invalid_argument")
@@ -346,6 +394,34 @@ class AttachmentsTest(AsyncServerTestCase):
         self.assertEqual(self.staging_files(), [])
         self.assertIsNotNone(first)
         self.assertEqual(self.upload(u, b"s" * 100_000, "small.txt").status, 201, "room left")
+
+
+class UploadRateLimitTest(AsyncServerTestCase):
+    server_flags = ["--files.upload_burst=3", "--files.uploads_per_minute=1"]
+
+    def test_upload_requests_are_rate_limited_per_user(self):
+        u = self.api.new_user("rl")
+        other = self.api.new_user("rl")
+
+        def up(user):
+            return user.api.request("POST", "/api/v1/uploads?name=r.txt", raw=b"rate\n",
+                                    token=user.token,
+                                    headers={"Content-Type": "application/octet-stream"})
+
+        for _ in range(3):
+            self.assertEqual(up(u).status, 201)
+        r = up(u)
+        assert_problem(self, r, 429, "rate_limited")
+        self.assertGreaterEqual(int(r.header("retry-after")), 1)
+        # Chunks of resumable uploads count too; other users are not affected.
+        self.assertEqual(up(other).status, 201)
+        opened = other.post("/api/v1/uploads/resumable", {"name": "c.txt", "size": 10})
+        self.assertEqual(opened.status, 201, opened)
+        url = opened.json["upload"]["url"]
+        for i in range(3):
+            r = other.api.request("PATCH", url, raw=b"chunk", token=other.token,
+                                  headers={"Upload-Offset": str(5 * i)})
+            self.assertEqual(r.status, 200 if i < 2 else 429, r)
 
 
 if __name__ == "__main__":

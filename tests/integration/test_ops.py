@@ -43,7 +43,8 @@ ROUTES = [
     ("delete", "/rooms/{}/threads/{}/follow"), ("post", "/rooms/{}/threads/{}/read"),
     ("get", "/users/me/threads"), ("get", "/rooms/{}/messages/{}/revisions"),
     ("post", "/uploads"), ("get", "/attachments/{}"), ("get", "/attachments/{}/thumbnail"),
-    ("get", "/attachments/{}/preview"),
+    ("get", "/attachments/{}/preview"), ("post", "/uploads/resumable"), ("get", "/uploads/{}"),
+    ("patch", "/uploads/{}"), ("delete", "/uploads/{}"), ("post", "/uploads/{}/complete"),
 ]
 
 
