@@ -216,6 +216,72 @@ TEST_F(DispatcherTest, MutationBodiesMustBeJson) {
   EXPECT_EQ(json(garbage).at("code").as_string(), "invalid_json");
 }
 
+TEST_F(DispatcherTest, CredentialsAreCheckedBeforeTheBodyAndQuery) {
+  // Without valid credentials, a client learns nothing about its input: 401 first.
+  Response none = send("POST", "/api/v1/things/1", {{"content-type", "text/plain"}}, "abc");
+  EXPECT_EQ(none.status, 401);
+  Response bad = send("POST", "/api/v1/things/1",
+                      {{"authorization", "Bearer nope"}, {"content-type", "text/plain"}}, "abc");
+  EXPECT_EQ(bad.status, 401);
+}
+
+TEST_F(DispatcherTest, AdmitChecksCredentialsThenTheRoutesCheckBeforeTheBody) {
+  auto admit = [&](Request req, Dispatcher::Check check) {
+    std::optional<std::optional<Response>> out;
+    dispatcher_->admit(std::move(req), std::move(check),
+                       [&](std::optional<Response> r) { out = std::move(r); });
+    EXPECT_TRUE(out.has_value()) << "answered exactly once, here synchronously";
+    return out.value_or(std::nullopt);
+  };
+  auto head = [](std::vector<std::pair<std::string, std::string>> headers) {
+    Request r;
+    r.method = "POST";
+    r.target = "/api/v1/things/5?x=1";
+    r.headers = std::move(headers);
+    return r;
+  };
+  int checks = 0;
+  auto admit_all = [&](std::shared_ptr<Call> c, std::function<void()> ok) {
+    ++checks;
+    EXPECT_EQ(c->actor().username, "alice");
+    EXPECT_EQ(c->param("id"), "5");
+    ok();
+  };
+  auto refused = admit(head({}), admit_all);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401);
+  EXPECT_EQ(h(*refused, "content-type"), "application/problem+json");
+  EXPECT_FALSE(h(*refused, "x-request-id").empty());
+  refused = admit(head({{"authorization", "Bearer nope"}}), admit_all);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401);
+  refused = admit(head({{"cookie", "parley_session=good"}, {"origin", "https://evil.example"},
+                        {"host", "chat.local"}}),
+                  admit_all);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 403);
+  EXPECT_EQ(checks, 0) << "the route's check runs only once authenticated";
+  EXPECT_FALSE(admit(head({{"authorization", "Bearer good"}}), admit_all));
+  EXPECT_EQ(checks, 1);
+  // The route's own refusal comes back as a problem response.
+  refused = admit(head({{"authorization", "Bearer good"}}), [](std::shared_ptr<Call> c, auto) {
+    c->fail(core::make_error(Errc::kQuotaExceeded, "full"));
+  });
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 413);
+  EXPECT_EQ(json(*refused).at("code").as_string(), "quota_exceeded");
+  // Public and unknown routes are admitted (their handler answers).
+  Request pub;
+  pub.method = "GET";
+  pub.target = "/api/v1/ok";
+  EXPECT_FALSE(admit(pub, admit_all));
+  Request unknown;
+  unknown.method = "POST";
+  unknown.target = "/api/v1/nowhere";
+  EXPECT_FALSE(admit(unknown, admit_all));
+  EXPECT_EQ(checks, 1);
+}
+
 TEST_F(DispatcherTest, BodyOverLimitIs413) {
   Response r = send("POST", "/api/v1/things/1",
                     {{"authorization", "Bearer good"}, {"content-type", "application/json"}},

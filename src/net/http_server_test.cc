@@ -81,6 +81,19 @@ class FakeBackend final : public Backend {
     return http::BodySink{sink_dir_, 100000};
   }
   std::uint64_t max_sink_bytes() const override { return sink_dir_.empty() ? 0 : 100000; }
+  // Refuses uploads that carry "x-refuse" (answering from another thread, as the store would).
+  void admit(http::Request head, std::function<void(std::optional<http::Response>)> done) override {
+    ++admissions_;
+    if (head.header("x-refuse").empty()) return done(std::nullopt);
+    std::lock_guard lock(mu_);
+    workers_.emplace_back([done = std::move(done)] {
+      http::Response r;
+      r.status = 401;
+      r.body = "refused";
+      done(std::move(r));
+    });
+  }
+  std::atomic<int> admissions_{0};
   void set_draining(bool d) override { draining_ = d; }
   void drain_gateway() override { gateway_drained_ = true; }
   std::size_t gateway_connections() const override { return 0; }
@@ -423,6 +436,47 @@ TEST_F(StreamingTest, TruncatedUploadLeavesNoFileAndReachesNoHandler) {
   s.close();  // dropped mid-body
   EXPECT_TRUE(sink_empty_within(2s));
   EXPECT_TRUE(backend_.requests().empty());
+}
+
+TEST_F(StreamingTest, RefusedUploadIsAnsweredBeforeItsBodyWithoutContinueOrFile) {
+  start();
+  auto s = connect();
+  // A large declared body, none of it sent, and an invitation asked for: the refusal comes at
+  // once, without 100 Continue, and the connection closes.
+  std::string head =
+      "POST /upload HTTP/1.1\r\nHost: x\r\nX-Refuse: 1\r\nExpect: 100-continue\r\n"
+      "Content-Length: 90000\r\n\r\n";
+  asio::write(s, asio::buffer(head));
+  beast::flat_buffer buf;
+  bhttp::response<bhttp::string_body> res;
+  beast::error_code ec;
+  bhttp::read(s, buf, res, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(res.result_int(), 401);
+  EXPECT_EQ(res.body(), "refused");
+  EXPECT_FALSE(res.keep_alive());
+  EXPECT_TRUE(closed_by_peer(s));
+  EXPECT_TRUE(std::filesystem::is_empty(dir_));
+  EXPECT_TRUE(backend_.requests().empty()) << "the route never ran";
+  EXPECT_EQ(backend_.admissions_.load(), 1);
+}
+
+TEST_F(StreamingTest, AdmittedUploadGetsContinueThenIsStreamed) {
+  start();
+  auto s = connect();
+  std::string head =
+      "POST /upload HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5000\r\n\r\n";
+  asio::write(s, asio::buffer(head));
+  beast::flat_buffer buf;
+  bhttp::response_parser<bhttp::empty_body> cont;
+  bhttp::read_header(s, buf, cont);
+  EXPECT_EQ(cont.get().result_int(), 100);
+  asio::write(s, asio::buffer(std::string(5000, 'k')));
+  bhttp::response<bhttp::string_body> res;
+  bhttp::read(s, buf, res);
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(res.body(), "file:5000:kkkkkkkk");
+  EXPECT_EQ(backend_.admissions_.load(), 1);
 }
 
 TEST_F(StreamingTest, BodySourceResponseIsStreamedFromItsOffset) {
