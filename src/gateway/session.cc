@@ -522,11 +522,34 @@ class Session final : public Follower,
 
     // The snapshot was read before the rooms' topics were followed: an event committed in
     // between reached neither. A second read after following settles it (its last_seq values
-    // open the gap, the cursors fetch what is missing).
-    gw_.deps.chat.list_rooms(
-        actor_, on_strand([](Session& s, core::Result<std::vector<core::RoomSummary>> rooms) {
-          s.on_settle(std::move(rooms));
+    // open the gap, the cursors fetch what is missing). Only ids and last_seqs are needed: one
+    // indexed read, not a second full room list (that doubled the store work of an identify).
+    gw_.deps.store.room_heads_for_user(
+        actor_.user_id, on_strand([](Session& s, core::Result<std::vector<store::RoomHead>> heads) {
+          s.on_settle_heads(std::move(heads));
         }));
+  }
+
+  void on_settle_heads(core::Result<std::vector<store::RoomHead>> r) {
+    if (phase_ != Phase::kReady || !r) return;
+    bool joined = false;
+    for (const store::RoomHead& h : *r) {
+      if (closing()) return;
+      if (RoomState* rs = find_room(h.room_id)) {
+        rs->cursor.raise_known(h.last_seq);
+        maybe_fetch(h.room_id);
+      } else {
+        joined = true;
+      }
+    }
+    // Joined while identifying (room.joined publications before `ready` are not acted on): the
+    // room.joined frame needs the room's summary, so read the full list (rare).
+    if (joined && !closing()) {
+      gw_.deps.chat.list_rooms(
+          actor_, on_strand([](Session& s, core::Result<std::vector<core::RoomSummary>> rooms) {
+            s.on_settle(std::move(rooms));
+          }));
+    }
   }
 
   void on_settle(core::Result<std::vector<core::RoomSummary>> r) {

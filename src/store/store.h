@@ -327,6 +327,12 @@ struct SearchHit {
   double score = 0;        // relevance, lower is better (bm25); 0 when ordered by recency
 };
 
+// A room's id and the seq of its newest event (Store::room_heads_for_user).
+struct RoomHead {
+  Id room_id = 0;
+  std::int64_t last_seq = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -366,6 +372,11 @@ class Store {
   virtual void list_members(Id room_id, Callback<std::vector<core::Member>> done) = 0;
   // Rooms the user is a member of, newest activity first.
   virtual void rooms_for_user(Id user_id, Callback<std::vector<core::RoomSummary>> done) = 0;
+  // The rooms the user is a member of and each room's last_seq, in no particular order: what
+  // rooms_for_user says about membership and last_seq, without the unread counts and last
+  // messages (one indexed read instead of several per room). The gateway re-reads this after
+  // following a new session's rooms. The default derives it from rooms_for_user.
+  virtual void room_heads_for_user(Id user_id, Callback<std::vector<RoomHead>> done);
   // member.joined event; kConflict if already a member.
   virtual void add_member(Id room_id, Id user_id, core::MemberRole role, Id actor,
                           std::int64_t now, Callback<core::RoomEvent> done) = 0;
@@ -506,6 +517,16 @@ class Store {
   virtual void search(SearchQuery q, Callback<std::vector<SearchHit>> done);
 };
 
+inline void Store::room_heads_for_user(Id user_id, Callback<std::vector<RoomHead>> done) {
+  rooms_for_user(user_id, [done = std::move(done)](
+                              core::Result<std::vector<core::RoomSummary>> r) mutable {
+    if (!r) return done(r.take_error());
+    std::vector<RoomHead> heads;
+    heads.reserve(r->size());
+    for (const core::RoomSummary& s : *r) heads.push_back(RoomHead{s.room.id, s.room.last_seq});
+    done(std::move(heads));
+  });
+}
 inline void Store::update_read_state(ReadUpdate, Callback<core::ReadState> done) {
   done(core::make_error(core::Errc::kInternal, "store: read state not supported"));
 }

@@ -418,6 +418,49 @@ TEST_P(StoreConformance, GroupRoomWithUnknownMemberIsNotFoundAndStoresNothing) {
   EXPECT_TRUE(mine->empty());
 }
 
+// room_heads_for_user is rooms_for_user's membership and last_seq, nothing else.
+TEST_P(StoreConformance, RoomHeadsMatchTheRoomListMembershipAndLastSeq) {
+  auto alice = make_user("alice");
+  auto bob = make_user("bob");
+  auto carol = make_user("carol");
+  auto group = make_group(alice, {bob}, "busy");
+  auto dm = make_dm(alice, bob);
+  auto other = make_group(alice, {carol}, "other");
+  auto quiet = make_group(carol, {bob}, "quiet");
+  ASSERT_TRUE(send(group, alice, "one").ok());
+  ASSERT_TRUE(send(group, bob, "two").ok());
+  ASSERT_TRUE(send(dm, alice, "hi").ok());
+  ASSERT_TRUE(send(other, carol, "not for bob").ok());
+  ASSERT_TRUE(call<core::RoomEvent>([&](auto d) {
+                store().remove_member(quiet.id, bob.id, carol.id, tick(), std::move(d));
+              }).ok());
+
+  auto heads = call<std::vector<RoomHead>>(
+      [&](auto d) { store().room_heads_for_user(bob.id, std::move(d)); });
+  ASSERT_TRUE(heads.ok());
+  std::vector<std::pair<Id, std::int64_t>> got;
+  for (const RoomHead& h : *heads) got.emplace_back(h.room_id, h.last_seq);
+  std::sort(got.begin(), got.end());
+  auto rooms = call<std::vector<core::RoomSummary>>(
+      [&](auto d) { store().rooms_for_user(bob.id, std::move(d)); });
+  ASSERT_TRUE(rooms.ok());
+  std::vector<std::pair<Id, std::int64_t>> want;
+  for (const core::RoomSummary& r : *rooms) want.emplace_back(r.room.id, r.room.last_seq);
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(got, want);
+  // Bob is in the group (2 messages) and the DM (1); he left `quiet`, was never in `other`.
+  std::vector<std::pair<Id, std::int64_t>> expected{{group.id, room(group.id).last_seq},
+                                                    {dm.id, room(dm.id).last_seq}};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(room(group.id).last_seq, 2);
+
+  auto none = call<std::vector<RoomHead>>(
+      [&](auto d) { store().room_heads_for_user(424242, std::move(d)); });
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
 TEST_P(StoreConformance, OneDmPerPair) {
   auto alice = make_user("alice");
   auto bob = make_user("bob");

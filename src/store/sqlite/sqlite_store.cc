@@ -475,6 +475,11 @@ void SqliteStore::rooms_for_user(Id user_id, Callback<std::vector<core::RoomSumm
       std::move(done), [user_id](Conn& c) { return q::rooms_for_user(c, user_id); });
 }
 
+void SqliteStore::room_heads_for_user(Id user_id, Callback<std::vector<RoomHead>> done) {
+  read<std::vector<RoomHead>>(std::move(done),
+                              [user_id](Conn& c) { return q::room_heads_for_user(c, user_id); });
+}
+
 void SqliteStore::add_member(Id room_id, Id user_id, core::MemberRole role, Id actor,
                              std::int64_t now, Callback<core::RoomEvent> done) {
   write<core::RoomEvent>(std::move(done), [room_id, user_id, role, actor, now](Conn& c) {

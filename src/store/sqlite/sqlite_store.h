@@ -78,6 +78,7 @@ class SqliteStore final : public Store {
   void member(Id room_id, Id user_id, Callback<core::Member> done) override;
   void list_members(Id room_id, Callback<std::vector<core::Member>> done) override;
   void rooms_for_user(Id user_id, Callback<std::vector<core::RoomSummary>> done) override;
+  void room_heads_for_user(Id user_id, Callback<std::vector<RoomHead>> done) override;
   void add_member(Id room_id, Id user_id, core::MemberRole role, Id actor, std::int64_t now,
                   Callback<core::RoomEvent> done) override;
   void remove_member(Id room_id, Id user_id, Id actor, std::int64_t now,

@@ -765,6 +765,23 @@ core::Status decorate(Conn& c, core::RoomEvent& e) {
   return core::ok_status();
 }
 
+// RoomSummary::unread and ReadState::unread stop counting here (a larger count is reported as
+// this; docs/protocol.md, "Read state and receipts"): the count visits every unread message, so
+// without a cap a member who never reads a busy room makes every identify (the `ready` snapshot
+// counts each room) cost more as history grows.
+constexpr std::int64_t kMaxUnreadCount = 1000;
+
+// Unread count as RoomSummary::unread defines it, at most kMaxUnreadCount.
+core::Result<std::int64_t> unread_count(Conn& c, Id room_id, Id user_id, std::int64_t after) {
+  PARLEY_SQL(s, c,
+             "SELECT count(*) FROM (SELECT 1 FROM messages WHERE room_id = ?1 AND seq > ?2 "
+             "AND deleted_at = 0 AND sender_id <> ?3 AND thread_root = 0 LIMIT ?4)");
+  s.bind_id(1, room_id).bind(2, after).bind_id(3, user_id).bind(4, kMaxUnreadCount);
+  auto row = step_one(s, "unread");
+  if (!row) return row.take_error();
+  return s.i64(0);
+}
+
 // Unread messages that mention the user: by name, or @room/@here (counted once), not deleted,
 // not their own, seq > after. As RoomSummary::unread_mentions defines it.
 core::Result<std::int64_t> unread_mention_count(Conn& c, Id room_id, Id user_id,
@@ -1240,13 +1257,9 @@ core::Result<std::vector<core::RoomSummary>> rooms_for_user(Conn& c, Id user_id)
       if (auto st = decorate(c, *rs.last_message); !st) return st.take_error();
     }
     {
-      PARLEY_SQL(s, c,
-                 "SELECT count(*) FROM messages WHERE room_id = ?1 AND seq > ?2 "
-                 "AND deleted_at = 0 AND sender_id <> ?3 AND thread_root = 0");
-      s.bind_id(1, rs.room.id).bind(2, rs.self.last_read_seq).bind_id(3, user_id);
-      auto row = step_one(s, "unread");
-      if (!row) return row.take_error();
-      rs.unread = s.i64(0);
+      auto n = unread_count(c, rs.room.id, user_id, rs.self.last_read_seq);
+      if (!n) return n.take_error();
+      rs.unread = *n;
     }
     {
       auto n = unread_mention_count(c, rs.room.id, user_id, rs.self.last_read_seq);
@@ -1276,6 +1289,18 @@ core::Result<std::vector<core::RoomSummary>> rooms_for_user(Conn& c, Id user_id)
     if (ax != ay) return ax > ay;
     return x.room.id > y.room.id;
   });
+  return out;
+}
+
+core::Result<std::vector<RoomHead>> room_heads_for_user(Conn& c, Id user_id) {
+  PARLEY_SQL(s, c,
+             "SELECT r.id, r.last_seq FROM members m JOIN rooms r ON r.id = m.room_id "
+             "WHERE m.user_id = ?1");
+  s.bind_id(1, user_id);
+  std::vector<RoomHead> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(RoomHead{s.id(0), s.i64(1)});
+  if (rc != SQLITE_DONE) return step_error(s, rc, "room heads for user");
   return out;
 }
 
@@ -1717,17 +1742,6 @@ core::Result<std::vector<core::RoomEvent>> events_since(Conn& c, Id room_id,
 // Read state, receipts, reactions, last seen
 
 namespace {
-
-// Unread count as RoomSummary::unread defines it.
-core::Result<std::int64_t> unread_count(Conn& c, Id room_id, Id user_id, std::int64_t after) {
-  PARLEY_SQL(s, c,
-             "SELECT count(*) FROM messages WHERE room_id = ?1 AND seq > ?2 "
-             "AND deleted_at = 0 AND sender_id <> ?3 AND thread_root = 0");
-  s.bind_id(1, room_id).bind(2, after).bind_id(3, user_id);
-  auto row = step_one(s, "unread");
-  if (!row) return row.take_error();
-  return s.i64(0);
-}
 
 }  // namespace
 

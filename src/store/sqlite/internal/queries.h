@@ -95,6 +95,7 @@ core::Result<core::Room> room_by_id(Conn& c, core::Id room_id);
 core::Result<core::Member> member(Conn& c, core::Id room_id, core::Id user_id);
 core::Result<std::vector<core::Member>> list_members(Conn& c, core::Id room_id);
 core::Result<std::vector<core::RoomSummary>> rooms_for_user(Conn& c, core::Id user_id);
+core::Result<std::vector<RoomHead>> room_heads_for_user(Conn& c, core::Id user_id);
 core::Result<core::Message> message_by_id(Conn& c, core::Id message_id);
 core::Result<std::vector<core::Message>> history(Conn& c, const HistoryQuery& q);
 core::Result<std::vector<core::RoomEvent>> events_since(Conn& c, core::Id room_id,
