@@ -1061,6 +1061,47 @@ TEST_P(StoreConformance, ReadMarkerMovesForwardWithinTheRoomAndCountsUnread) {
   EXPECT_EQ((*rooms)[0].unread, 3);
 }
 
+// Unread counts stop at 1,000 (docs/protocol.md): a member who never reads a busy room does not
+// make every room list and identify count its whole history.
+TEST_P(StoreConformance, UnreadCountStopsAtOneThousand) {
+  auto alice = make_user("alice");
+  auto bob = make_user("bob");
+  auto room = make_group(alice, {bob});
+  constexpr int kN = 1005;
+  Pending pending(kN);  // appended concurrently, so the writer commits them in groups
+  for (int i = 0; i < kN; ++i) {
+    NewMessage m;
+    m.id = next_id();
+    m.room_id = room.id;
+    m.sender_id = alice.id;
+    m.client_txn_id = "cap-" + std::to_string(i);
+    m.body = "message " + std::to_string(i);
+    m.created_at = tick();
+    store().append_message(m, [&](Result<AppendResult> res) {
+      EXPECT_TRUE(res.ok());
+      pending.done_one();
+    });
+  }
+  ASSERT_TRUE(pending.wait());
+  auto unread_in_list = [&] {
+    auto rooms = call<std::vector<core::RoomSummary>>(
+        [&](auto d) { store().rooms_for_user(bob.id, std::move(d)); });
+    EXPECT_TRUE(rooms.ok());
+    return rooms && rooms->size() == 1 ? (*rooms)[0].unread : -1;
+  };
+  EXPECT_EQ(unread_in_list(), 1000);
+  auto upd = [&](ReadUpdate u) {
+    return call<core::ReadState>([&](auto d) { store().update_read_state(u, std::move(d)); });
+  };
+  auto r = upd(read_to(room, bob, 3));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->unread, 1000);  // 1,002 after the marker
+  r = upd(read_to(room, bob, 1000));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->unread, 5);  // below the cap: exact again
+  EXPECT_EQ(unread_in_list(), 5);
+}
+
 TEST_P(StoreConformance, MarkAllReadAndReceiptsRespectPrivacy) {
   auto alice = make_user("alice");
   auto bob = make_user("bob");
