@@ -139,6 +139,28 @@ TEST(SearchQuery, MalformedQueriesAreRefusedWithAReason) {
   EXPECT_NE(r.error().message.find("tz_offset"), std::string::npos);
 }
 
+TEST(SearchQuery, FileThreadAndMentionOperatorsAreFiltersOfTheirOwn) {
+  // Each is a query alone (no word needed), case-insensitive, and combines with words.
+  EXPECT_TRUE(ok("has:file").has_file);
+  EXPECT_TRUE(ok("HAS:Image").has_image);
+  EXPECT_TRUE(ok("is:THREAD").is_thread);
+  EXPECT_TRUE(ok("mentions:@me").mentions_me);
+  auto p = ok("budget has:file -draft");
+  EXPECT_TRUE(p.has_file && !p.has_image);
+  ASSERT_EQ(p.terms.size(), 2u);
+  EXPECT_TRUE(p.terms[1].exclude);
+  // Only the documented values; never negated.
+  EXPECT_NE(refused("has:files").find("has: takes link, file or image"), std::string::npos);
+  EXPECT_NE(refused("has:").find("needs a value"), std::string::npos);
+  EXPECT_NE(refused("is:threads").find("is: takes thread"), std::string::npos);
+  EXPECT_NE(refused("mentions:").find("needs a value"), std::string::npos);
+  EXPECT_NE(refused("-has:file x").find("cannot be negated"), std::string::npos);
+  EXPECT_NE(refused("-is:thread x").find("cannot be negated"), std::string::npos);
+  EXPECT_NE(refused("-mentions:me x").find("cannot be negated"), std::string::npos);
+  // An operator-looking word that is not one stays an error, so a typo never becomes a word.
+  EXPECT_NE(refused("file:report.pdf").find("unknown operator file:"), std::string::npos);
+}
+
 TEST(SearchQuery, PathologicalSizesHaveDocumentedBounds) {
   std::string many;
   for (std::size_t i = 0; i < kMaxSearchItems; ++i) many += "w" + std::to_string(i) + " ";

@@ -101,19 +101,6 @@ void resolve_users(store::Store& store, const auth::Actor& who, std::vector<std:
   NameResolution::next(std::move(state));
 }
 
-// Operators whose data arrives with other features; refused clearly until then.
-core::Status pending_operators(const ParsedSearch& p) {
-  auto pending = [](std::string_view op) {
-    return make_error(Errc::kInvalidArgument,
-                      "q: " + std::string(op) + " is not available on this server yet");
-  };
-  if (p.has_file) return pending("has:file");
-  if (p.has_image) return pending("has:image");
-  if (p.mentions_me) return pending("mentions:me");
-  if (p.is_thread) return pending("is:thread");
-  return core::ok_status();
-}
-
 }  // namespace
 
 std::string snippet_to_html(std::string_view snippet) {
@@ -190,13 +177,16 @@ void SearchService::search(const auth::Actor& who, SearchRequest req,
   }
   auto parsed = parse_search_query(req.q, req.tz_offset_minutes);
   if (!parsed) return done(parsed.take_error());
-  if (auto st = pending_operators(*parsed); !st) return done(st.take_error());
 
   auto q = std::make_shared<store::SearchQuery>();
   q->user_id = who.user_id;
   q->terms = std::move(parsed->terms);
   q->in_groups = std::move(parsed->in_groups);
   q->has_link = parsed->has_link;
+  q->has_file = parsed->has_file;
+  q->has_image = parsed->has_image;
+  q->is_thread = parsed->is_thread;
+  q->mentions_me = parsed->mentions_me;
   q->after = parsed->after;
   q->before = parsed->before;
   q->order = req.order;

@@ -26,6 +26,7 @@ using core::make_error;
 namespace {
 
 constexpr int kSweepBatch = 1000;
+constexpr int kTextBatch = 16;
 constexpr std::size_t kBlobPage = 500;
 // How long one append (copy + fsync of a chunk) or one completion (hash, type, images, blob
 // put) may hold an upload. A node that dies while holding it blocks the upload this long.
@@ -147,9 +148,22 @@ FileService::FileService(Deps deps, ops::FilesConfig config)
       chunks_refused_(deps.metrics.counter("parley_upload_chunks_total",
                                            "Resumable upload chunks by result",
                                            "result=\"refused\"")),
+      texts_extracted_(deps.metrics.counter("parley_file_texts_total",
+                                            "Files whose text was extracted for search, by result",
+                                            "result=\"extracted\"")),
+      texts_failed_(deps.metrics.counter("parley_file_texts_total",
+                                         "Files whose text was extracted for search, by result",
+                                         "result=\"failed\"")),
+      text_limits_{.max_text_bytes = static_cast<std::size_t>(config_.text_index_bytes),
+                   .max_file_bytes = config_.text_max_file_bytes,
+                   .timeout_ms = config_.text_timeout_ms,
+                   .memory_bytes = config_.text_memory_bytes,
+                   .pdftotext = config_.pdftotext},
       workers_(std::make_unique<WorkerPool>(config_.workers,
-                                            static_cast<std::size_t>(config_.max_queue))) {
+                                            static_cast<std::size_t>(config_.max_queue))),
+      extractor_(std::make_unique<WorkerPool>(1, 1)) {
   sweeper_ = std::thread([this] { sweeper_loop(); });
+  index_file_texts();  // whatever a restart interrupted
 }
 
 FileService::~FileService() { shutdown(); }
@@ -162,6 +176,89 @@ void FileService::shutdown() {
   stop_cv_.notify_all();
   if (sweeper_.joinable()) sweeper_.join();
   workers_->shutdown();
+  extractor_->shutdown();  // the file being extracted finishes (bounded by its timeout)
+}
+
+bool FileService::stopping() {
+  std::lock_guard lock(stop_mu_);
+  return stopping_;
+}
+
+void FileService::index_file_texts() {
+  if (text_limits_.max_text_bytes == 0) return;  // file names only
+  {
+    std::lock_guard lock(extract_mu_);
+    if (extract_running_) {
+      extract_again_ = true;
+      return;
+    }
+    extract_running_ = true;
+  }
+  if (!extractor_->try_post([this] { extract_texts(); })) {
+    std::lock_guard lock(extract_mu_);
+    extract_running_ = false;  // stopping
+  }
+}
+
+void FileService::extract_texts() {
+  const std::vector<std::string> types = text_types(text_limits_);
+  for (;;) {
+    bool failed = false;
+    while (!failed && !stopping()) {
+      auto batch = wait_for<std::vector<core::Attachment>>([&](auto cb) {
+        deps_.store.blobs_needing_text(types, kTextBatch, std::move(cb));
+      });
+      if (!batch) {
+        ops::log_warn("files: listing files to index failed", {{"error", batch.error().message}});
+        break;
+      }
+      if (batch->empty()) break;
+      for (const core::Attachment& a : *batch) {
+        if (stopping()) break;
+        store::BlobText t = text_of(a);
+        auto r = wait_for<std::int64_t>(
+            [&](auto cb) { deps_.store.set_blob_text(std::move(t), std::move(cb)); });
+        if (!r) {
+          ops::log_warn("files: storing a file's text failed", {{"error", r.error().message}});
+          failed = true;
+          break;
+        }
+      }
+    }
+    std::lock_guard lock(extract_mu_);
+    if (extract_again_ && !failed && !stopping()) {
+      extract_again_ = false;
+      continue;
+    }
+    extract_running_ = extract_again_ = false;
+    return;
+  }
+}
+
+store::BlobText FileService::text_of(const core::Attachment& a) {
+  store::BlobText t;
+  t.sha256 = a.sha256;
+  t.extracted_at = deps_.clock.now_ms();
+  core::Result<std::string> text = make_error(Errc::kInternal, "");
+  auto reader = deps_.blobs.open(a.sha256);
+  if (reader) {
+    text = extract_text(**reader, a.mime, text_limits_);
+  } else {
+    text = reader.take_error();
+  }
+  if (text) {
+    t.text = std::move(*text);
+    t.status = store::BlobTextStatus::kExtracted;
+    texts_extracted_.inc();
+  } else {
+    // Found by its name only. The reason is logged; never the file's name or contents.
+    t.status = store::BlobTextStatus::kFailed;
+    texts_failed_.inc();
+    ops::log_info("files: no text for search", {{"attachment", std::to_string(a.id)},
+                                                {"mime", a.mime},
+                                                {"error", text.error().message}});
+  }
+  return t;
 }
 
 void FileService::upload(const auth::Actor& who, std::string raw_name, std::string path,
@@ -279,6 +376,7 @@ void FileService::process(auth::Actor who, std::string name, std::string path, s
         unpin_all();
         if (r) {
           uploads_ok_.inc();
+          if (has_text(r->mime, text_limits_)) index_file_texts();
         } else {
           uploads_refused_.inc();
         }

@@ -15,6 +15,12 @@
 // files.unsent_ttl_ms, then every blob no attachment refers to. Blobs being stored right now
 // are pinned so that the sweep never removes one between its put and its row's commit.
 //
+// Search in files (decision 0017): after an upload of a type with text (text/*, JSON, PDF), one
+// extractor thread takes the text out of the blob (files/text_extract.h: bounded, pdftotext
+// with a timeout and limits) and hands it to the store, which indexes every message carrying
+// that blob. The work list is the store's (blobs_needing_text): once per blob, and what a
+// restart interrupted is picked up at the next start.
+//
 // Threading: every method returns at once and calls `done` exactly once, on a store or worker
 // thread (or inline for input refused up front). Thread-safe.
 #pragma once
@@ -33,6 +39,7 @@
 #include "core/clock.h"
 #include "core/id.h"
 #include "core/types.h"
+#include "files/text_extract.h"
 #include "files/worker_pool.h"
 #include "ops/config.h"
 #include "ops/metrics.h"
@@ -142,6 +149,9 @@ class FileService {
 
   // One sweep now, on the calling thread (blocks; the sweeper thread calls this).
   SweepStats sweep();
+  // Asks the extractor to index the text of every file that has none yet (it runs by itself
+  // after uploads and at start; exposed for tools and tests). Returns at once.
+  void index_file_texts();
 
  private:
   // upload_id != 0: completes that resumable upload (the attachment takes its id).
@@ -153,6 +163,9 @@ class FileService {
   void pin(const std::string& key);
   void unpin(const std::string& key);
   void sweeper_loop();
+  bool stopping();
+  void extract_texts();  // the extractor thread's job: until no blob needs text
+  store::BlobText text_of(const core::Attachment& a);
 
   Deps deps_;
   const ops::FilesConfig config_;
@@ -162,6 +175,9 @@ class FileService {
   ops::Counter& unsent_swept_;
   ops::Counter& chunks_ok_;
   ops::Counter& chunks_refused_;
+  ops::Counter& texts_extracted_;
+  ops::Counter& texts_failed_;
+  const TextExtractLimits text_limits_;
 
   // Pinned blob keys: count of stores in flight and the generation of the latest pin.
   struct Pin {
@@ -178,6 +194,11 @@ class FileService {
   bool stopping_ = false;
   std::unique_ptr<WorkerPool> workers_;
   std::thread sweeper_;
+  // One extractor thread; a request while it runs makes it look again when done.
+  std::mutex extract_mu_;
+  bool extract_running_ = false;
+  bool extract_again_ = false;
+  std::unique_ptr<WorkerPool> extractor_;
 };
 
 }  // namespace parley::files

@@ -68,6 +68,11 @@ void visit_settings(C& c, V&& v) {
   v("files", "sweep_interval_ms", c.files.sweep_interval_ms);
   v("files", "uploads_per_minute", c.files.uploads_per_minute);
   v("files", "upload_burst", c.files.upload_burst);
+  v("files", "text_index_bytes", c.files.text_index_bytes);
+  v("files", "text_max_file_bytes", c.files.text_max_file_bytes);
+  v("files", "text_timeout_ms", c.files.text_timeout_ms);
+  v("files", "text_memory_bytes", c.files.text_memory_bytes);
+  v("files", "pdftotext", c.files.pdftotext);
   v("search", "per_minute", c.search.per_minute);
   v("search", "burst", c.search.burst);
   v("chat", "mention_all_min_members", c.chat.mention_all_min_members);
@@ -322,6 +327,19 @@ core::Status validate(const Config& c) {
   if (c.files.sweep_interval_ms < 100) return bad("files.sweep_interval_ms", "must be at least 100");
   if (!(c.files.uploads_per_minute > 0)) return bad("files.uploads_per_minute", "must be positive");
   if (!(c.files.upload_burst >= 1)) return bad("files.upload_burst", "must be at least 1");
+  if (c.files.text_index_bytes < 0 || c.files.text_index_bytes > (16LL << 20)) {
+    return bad("files.text_index_bytes", "must be 0..16777216 (0 = file names only)");
+  }
+  if (c.files.text_max_file_bytes < 0) return bad("files.text_max_file_bytes", "must be >= 0");
+  if (!in(c.files.text_timeout_ms, 100, 600'000)) {
+    return bad("files.text_timeout_ms", "must be 100..600000");
+  }
+  if (c.files.text_memory_bytes < (64LL << 20)) {
+    return bad("files.text_memory_bytes", "must be at least 67108864 (64 MiB)");
+  }
+  if (!c.files.pdftotext.empty() && c.files.pdftotext.front() != '/') {
+    return bad("files.pdftotext", "must be an absolute path (or empty: no PDF text)");
+  }
   return core::ok_status();
 }
 

@@ -73,6 +73,13 @@ struct FilesConfig {
   // A 100 MiB file in 8 MiB chunks is 14 requests.
   double uploads_per_minute = 120;
   double upload_burst = 60;
+  // Search in files (decision 0017): the text of text files and PDFs is indexed, once per blob,
+  // by one extractor thread. PDFs through pdftotext (poppler-utils), "" = names only for PDFs.
+  std::int64_t text_index_bytes = 64 * 1024;      // text kept per file; the rest is not searchable
+  std::int64_t text_max_file_bytes = 32LL << 20;  // larger files: found by name only
+  int text_timeout_ms = 10'000;                   // one pdftotext run; then it is killed
+  std::int64_t text_memory_bytes = 512LL << 20;   // pdftotext's address space limit
+  std::string pdftotext = "/usr/bin/pdftotext";
 };
 
 struct SearchConfig {

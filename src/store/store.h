@@ -305,11 +305,29 @@ struct SearchQuery {
   std::vector<std::string> in_groups; // in a group room of this name (ASCII case-insensitive) ...
   std::vector<Id> in_dms_with;        // ... or in the searcher's DM with one of these users
   bool has_link = false;              // the body contains an http:// or https:// link
+  bool has_file = false;              // the message has an attachment (any kind)
+  bool has_image = false;             // the message has an image attachment
+  bool is_thread = false;             // a thread reply, or a root with at least one live reply
+  bool mentions_me = false;           // mentions the searcher by name, or @room/@here, and was
+                                      // sent by someone else
   std::int64_t after = 0;             // created_at >= after (Unix ms; 0: no bound)
   std::int64_t before = 0;            // created_at < before (Unix ms; 0: no bound)
   SearchOrder order = SearchOrder::kRelevance;
   SearchCursor cursor;
   int limit = 20;                     // 1..kMaxSearchLimit (+1: the caller may ask one extra)
+};
+
+// Text taken out of an attachment's bytes so that search finds the message by the file's
+// contents (decision 0017). One per blob: equal files share it.
+enum class BlobTextStatus {
+  kExtracted,  // `text` is the file's text (possibly cut at the configured bound)
+  kFailed,     // the extractor gave up (timeout, limits, damaged file): found by name only
+};
+struct BlobText {
+  std::string sha256;  // the blob key
+  std::string text;    // valid UTF-8 without control characters other than \n and \t
+  BlobTextStatus status = BlobTextStatus::kExtracted;
+  std::int64_t extracted_at = 0;
 };
 
 // Marks around matched words in SearchHit::snippet: control characters that a stored message
@@ -515,6 +533,16 @@ class Store {
   // (clamped to 1..kMaxSearchLimit + 1). Edits and deletes are visible to the next search once
   // committed. kInvalidArgument when the query has no term and no filter.
   virtual void search(SearchQuery q, Callback<std::vector<SearchHit>> done);
+  // Attachments (sent or not) whose blob has no stored text yet and whose type is one of
+  // `mime_types` (exact, or "type/*" for a family): one attachment per blob, newest first, at
+  // most `limit` (1..1000). The extractor's durable work list: it survives restarts.
+  virtual void blobs_needing_text(std::vector<std::string> mime_types, int limit,
+                                  Callback<std::vector<core::Attachment>> done);
+  // Records the text of blob t.sha256 (once: a blob that has a text keeps it) and re-indexes
+  // every live message carrying that blob, in one transaction: search finds them by the file's
+  // words from the commit on. Nothing is stored when no attachment refers to the blob any more
+  // (deleted meanwhile). Returns how many messages were re-indexed.
+  virtual void set_blob_text(BlobText t, Callback<std::int64_t> done);
 };
 
 inline void Store::room_heads_for_user(Id user_id, Callback<std::vector<RoomHead>> done) {
@@ -604,6 +632,13 @@ inline void Store::message_revisions(Id, Callback<std::vector<core::MessageRevis
 
 inline void Store::search(SearchQuery, Callback<std::vector<SearchHit>> done) {
   done(core::make_error(core::Errc::kInternal, "store: search not supported"));
+}
+inline void Store::blobs_needing_text(std::vector<std::string>, int,
+                                      Callback<std::vector<core::Attachment>> done) {
+  done(core::make_error(core::Errc::kInternal, "store: file text not supported"));
+}
+inline void Store::set_blob_text(BlobText, Callback<std::int64_t> done) {
+  done(core::make_error(core::Errc::kInternal, "store: file text not supported"));
 }
 
 }  // namespace parley::store

@@ -323,3 +323,237 @@ TEST_P(StoreConformance, SearchWithoutTermOrFilterIsRefused) {
 }
 
 }  // namespace parley::store::conformance
+
+// --- attachments, threads and mentions in search (decision 0017)
+
+namespace parley::store::conformance {
+namespace {
+
+core::Attachment upload_of(Id id, Id uploader, std::int64_t at, std::string name, std::string sha,
+                           core::AttachmentKind kind = core::AttachmentKind::kFile,
+                           std::string mime = "text/plain") {
+  core::Attachment a;
+  a.id = id;
+  a.uploader_id = uploader;
+  a.name = std::move(name);
+  a.mime = std::move(mime);
+  a.kind = kind;
+  a.size = 10;
+  a.sha256 = std::move(sha);
+  a.created_at = at;
+  return a;
+}
+
+std::string sha_of(char c) { return std::string(64, c); }
+
+}  // namespace
+
+TEST_P(StoreConformance, SearchFindsFilesByNameAndHasFileAndHasImage) {
+  auto alice = make_user("alice"), bob = make_user("bob"), eve = make_user("eve");
+  auto g = make_group(alice, {bob});
+  auto other = make_group(eve, {}, "eve only");
+  auto upload = [&](const core::User& who, std::string name, char sha, core::AttachmentKind kind,
+                    std::string mime) {
+    NewAttachment n;
+    n.attachment = upload_of(next_id(), who.id, tick(), std::move(name), sha_of(sha), kind,
+                             std::move(mime));
+    auto r = call<core::Attachment>([&](auto d) { store().create_attachment(n, std::move(d)); });
+    EXPECT_TRUE(r.ok()) << (r ? "" : r.error().message);
+    return r ? r->id : Id{0};
+  };
+  auto send_with = [&](const core::Room& room, const core::User& who, std::string body,
+                       std::vector<Id> files) {
+    NewMessage m;
+    m.id = next_id();
+    m.room_id = room.id;
+    m.sender_id = who.id;
+    m.client_txn_id = "f-" + std::to_string(m.id);
+    m.body = std::move(body);
+    m.created_at = tick();
+    m.attachment_ids = std::move(files);
+    return call<AppendResult>([&](auto done) { store().append_message(m, std::move(done)); });
+  };
+  Id pdf = upload(alice, "quarterly-budget.pdf", 'a', core::AttachmentKind::kFile, "application/pdf");
+  Id png = upload(bob, "whiteboard.png", 'b', core::AttachmentKind::kImage, "image/png");
+  Id eve_file = upload(eve, "budget-secret.txt", 'c', core::AttachmentKind::kFile, "text/plain");
+  auto with_pdf = send_with(g, alice, "numbers for Q3", {pdf});
+  ASSERT_TRUE(with_pdf.ok()) << with_pdf.error().message;
+  ASSERT_TRUE(send_with(g, bob, "", {png}).ok());
+  ASSERT_TRUE(send_with(other, eve, "mine", {eve_file}).ok());
+  ASSERT_TRUE(send(g, bob, "the budget talk, no file").ok());
+
+  // A word finds a message by its attachment's name (split into words like a body).
+  EXPECT_EQ(found(store(), bob, {word("quarterly")}), Bodies({"numbers for Q3"}));
+  EXPECT_EQ(found(store(), bob, {word("budget")}),
+            Bodies({"numbers for Q3", "the budget talk, no file"}));
+  EXPECT_EQ(found(store(), bob, {word("whiteboard"), word("png")}), Bodies({""}));
+  // Not in rooms one cannot read.
+  EXPECT_EQ(found(store(), bob, {word("secret")}), Bodies{});
+
+  SearchQuery files;
+  files.has_file = true;
+  EXPECT_EQ(found(store(), bob, files), Bodies({"numbers for Q3", ""}));
+  files.terms = {word("budget")};
+  EXPECT_EQ(found(store(), bob, files), Bodies({"numbers for Q3"}));
+  SearchQuery images;
+  images.has_image = true;
+  EXPECT_EQ(found(store(), bob, images), Bodies({""}));
+  // Hits carry their attachments; a files-only message's snippet is its file names.
+  images.user_id = bob.id;
+  auto r = run(store(), images);
+  ASSERT_TRUE(r.ok() && r->size() == 1u);
+  ASSERT_EQ(r->front().message.attachments.size(), 1u);
+  EXPECT_EQ(r->front().message.attachments[0].name, "whiteboard.png");
+  EXPECT_EQ(r->front().snippet, "whiteboard.png");
+
+  // Deleting the message: gone from every kind of search at once.
+  auto del = call<core::RoomEvent>([&](auto done) {
+    store().delete_message(g.id, with_pdf->event.message->id, alice.id, alice.id, tick(),
+                           std::move(done));
+  });
+  ASSERT_TRUE(del.ok());
+  EXPECT_EQ(found(store(), bob, {word("quarterly")}), Bodies{});
+  SearchQuery any_file;
+  any_file.has_file = true;
+  EXPECT_EQ(found(store(), bob, any_file), Bodies({""}));
+}
+
+TEST_P(StoreConformance, SearchFindsFilesByTheirTextOnceExtracted) {
+  auto alice = make_user("alice"), bob = make_user("bob");
+  auto g = make_group(alice, {bob});
+  auto create = [&](std::string name, char sha, std::string mime) {
+    NewAttachment n;
+    n.attachment = upload_of(next_id(), alice.id, tick(), std::move(name), sha_of(sha),
+                             core::AttachmentKind::kFile, std::move(mime));
+    auto r = call<core::Attachment>([&](auto d) { store().create_attachment(n, std::move(d)); });
+    EXPECT_TRUE(r.ok());
+    return r ? *r : core::Attachment{};
+  };
+  auto needing = [&](std::vector<std::string> types) {
+    auto r = call<std::vector<core::Attachment>>(
+        [&](auto d) { store().blobs_needing_text(types, 100, std::move(d)); });
+    EXPECT_TRUE(r.ok()) << (r ? "" : r.error().message);
+    std::multiset<std::string> names;
+    if (r) {
+      for (const auto& a : *r) names.insert(a.name);
+    }
+    return names;
+  };
+  auto set_text = [&](char sha, std::string text) {
+    BlobText t{sha_of(sha), std::move(text), BlobTextStatus::kExtracted, tick()};
+    auto r = call<std::int64_t>([&](auto d) { store().set_blob_text(t, std::move(d)); });
+    EXPECT_TRUE(r.ok());
+    return r ? *r : -1;
+  };
+  auto notes = create("notes.txt", 'n', "text/plain");
+  auto paper = create("paper.pdf", 'p', "application/pdf");
+  create("photo.jpg", 'j', "image/jpeg");
+  // Only the types asked for, "type/*" a family; one per blob.
+  EXPECT_EQ(needing({"text/*", "application/pdf"}),
+            (std::multiset<std::string>{"notes.txt", "paper.pdf"}));
+  EXPECT_EQ(needing({"application/pdf"}), (std::multiset<std::string>{"paper.pdf"}));
+
+  // Text that arrives before the message is sent is indexed with it.
+  EXPECT_EQ(set_text('n', "the zeppelin departs at noon"), 0);
+  EXPECT_EQ(needing({"text/*", "application/pdf"}), (std::multiset<std::string>{"paper.pdf"}));
+  NewMessage m;
+  m.id = next_id();
+  m.room_id = g.id;
+  m.sender_id = alice.id;
+  m.client_txn_id = "t-1";
+  m.body = "see both";
+  m.created_at = tick();
+  m.attachment_ids = {notes.id, paper.id};
+  auto sent = call<AppendResult>([&](auto done) { store().append_message(m, std::move(done)); });
+  ASSERT_TRUE(sent.ok()) << sent.error().message;
+  EXPECT_EQ(found(store(), bob, {word("zeppelin")}), Bodies({"see both"}));
+  EXPECT_EQ(found(store(), bob, {word("photosynthesis")}), Bodies{});
+  // Text that arrives after the send re-indexes the message at once; the snippet shows it.
+  EXPECT_EQ(set_text('p', "chlorophyll and photosynthesis explained"), 1);
+  SearchQuery q;
+  q.user_id = bob.id;
+  q.terms = {word("photosynthesis")};
+  q.has_file = true;
+  auto r = run(store(), q);
+  ASSERT_TRUE(r.ok() && r->size() == 1u);
+  EXPECT_NE(r->front().snippet.find(std::string(1, kSnippetMatchBegin) + "photosynthesis"),
+            std::string::npos);
+  // A blob's text is kept once: a second extraction changes nothing.
+  EXPECT_EQ(set_text('p', "something else"), 0);
+  EXPECT_EQ(found(store(), bob, {word("chlorophyll")}), Bodies({"see both"}));
+  // An edit of the body keeps the files' words searchable.
+  auto edited = call<core::RoomEvent>([&](auto done) {
+    store().edit_message(g.id, m.id, alice.id, "see both files", alice.id, tick(),
+                         std::move(done));
+  });
+  ASSERT_TRUE(edited.ok());
+  EXPECT_EQ(found(store(), bob, {word("zeppelin")}), Bodies({"see both files"}));
+  // Deleting the message: its files' words are never found again, and their texts are gone
+  // (a later upload of the same bytes is extracted afresh).
+  auto del = call<core::RoomEvent>([&](auto done) {
+    store().delete_message(g.id, m.id, alice.id, alice.id, tick(), std::move(done));
+  });
+  ASSERT_TRUE(del.ok());
+  EXPECT_EQ(found(store(), bob, {word("zeppelin")}), Bodies{});
+  EXPECT_EQ(found(store(), bob, {word("chlorophyll")}), Bodies{});
+  create("again.txt", 'n', "text/plain");
+  EXPECT_EQ(needing({"text/*"}), (std::multiset<std::string>{"again.txt"}));
+  // The text of a blob nobody refers to is not stored.
+  EXPECT_EQ(set_text('z', "orphan words"), 0);
+}
+
+TEST_P(StoreConformance, SearchIsThreadAndMentionsMe) {
+  auto alice = make_user("alice"), bob = make_user("bob"), carol = make_user("carol");
+  auto g = make_group(alice, {bob, carol});
+  auto post = [&](const core::User& who, std::string body, Id root, core::Mentions mentions) {
+    NewMessage m;
+    m.id = next_id();
+    m.room_id = g.id;
+    m.sender_id = who.id;
+    m.client_txn_id = "p-" + std::to_string(m.id);
+    m.body = std::move(body);
+    m.thread_root = root;
+    m.created_at = tick();
+    m.content.compose = [mentions](const ContentLookup&) -> core::Result<MessageContent> {
+      return MessageContent{"<p>x</p>", mentions};
+    };
+    auto r = call<AppendResult>([&](auto done) { store().append_message(m, std::move(done)); });
+    EXPECT_TRUE(r.ok()) << (r ? "" : r.error().message);
+    return r ? r->event.message->id : Id{0};
+  };
+  Id root = post(alice, "plan root", 0, {});
+  post(bob, "plan reply", root, {});
+  post(alice, "plan lonely", 0, {});
+  core::Mentions to_bob;
+  to_bob.user_ids = {bob.id};
+  post(alice, "hey bob plan", 0, to_bob);
+  core::Mentions everyone;
+  everyone.room = true;
+  post(carol, "all hands plan", 0, everyone);
+  post(bob, "bob to the room plan", 0, everyone);
+
+  SearchQuery threads;
+  threads.is_thread = true;
+  EXPECT_EQ(found(store(), carol, threads), Bodies({"plan root", "plan reply"}));
+  threads.terms = {word("reply")};
+  EXPECT_EQ(found(store(), carol, threads), Bodies({"plan reply"}));
+
+  // By name or @room/@here, never one's own messages.
+  SearchQuery mine;
+  mine.mentions_me = true;
+  EXPECT_EQ(found(store(), bob, mine), Bodies({"hey bob plan", "all hands plan"}));
+  EXPECT_EQ(found(store(), carol, mine), Bodies({"bob to the room plan"}));
+  mine.terms = {word("hands")};
+  EXPECT_EQ(found(store(), bob, mine), Bodies({"all hands plan"}));
+
+  // Membership as for words: after leaving, only mentions up to the leave.
+  auto left = call<core::RoomEvent>(
+      [&](auto done) { store().remove_member(g.id, bob.id, bob.id, tick(), std::move(done)); });
+  ASSERT_TRUE(left.ok());
+  post(alice, "later plan", 0, everyone);
+  SearchQuery after_leave;
+  after_leave.mentions_me = true;
+  EXPECT_EQ(found(store(), bob, after_leave), Bodies({"hey bob plan", "all hands plan"}));
+}
+
+}  // namespace parley::store::conformance

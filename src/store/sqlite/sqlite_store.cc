@@ -678,4 +678,17 @@ void SqliteStore::search(SearchQuery query, Callback<std::vector<SearchHit>> don
                                [query = std::move(query)](Conn& c) { return q::search(c, query); });
 }
 
+void SqliteStore::blobs_needing_text(std::vector<std::string> mime_types, int limit,
+                                     Callback<std::vector<core::Attachment>> done) {
+  read<std::vector<core::Attachment>>(
+      std::move(done), [mime_types = std::move(mime_types), limit](Conn& c) {
+        return q::blobs_needing_text(c, mime_types, limit);
+      });
+}
+
+void SqliteStore::set_blob_text(BlobText t, Callback<std::int64_t> done) {
+  write<std::int64_t>(std::move(done),
+                      [t = std::move(t)](Conn& c) { return q::set_blob_text(c, t); });
+}
+
 }  // namespace parley::store

@@ -130,6 +130,9 @@ class SqliteStore final : public Store {
 
   // Runs on a reader thread (FTS5 over an external-content index of messages.body).
   void search(SearchQuery q, Callback<std::vector<SearchHit>> done) override;
+  void blobs_needing_text(std::vector<std::string> mime_types, int limit,
+                          Callback<std::vector<core::Attachment>> done) override;
+  void set_blob_text(BlobText t, Callback<std::int64_t> done) override;
 
  private:
   // Null when the store was opened without a registry.

@@ -259,6 +259,55 @@ CREATE TABLE uploads(
 CREATE INDEX uploads_user ON uploads(user_id);
 CREATE INDEX uploads_created ON uploads(created_at);
 )sql"},
+    // Issue 4: attachments are searchable (decision 0017). messages.files_text is the names of
+    // a message's attachments and the text extracted from them (blob_texts, once per blob),
+    // kept by the store whenever attachments are attached, deleted or a blob's text arrives.
+    // The FTS index gains it as a second column: a word finds a message by its body, its file
+    // names or its files' contents. Rebuilt here (the external-content table's columns change).
+    {7, R"sql(
+ALTER TABLE messages ADD COLUMN files_text TEXT NOT NULL DEFAULT '';
+CREATE TABLE blob_texts(
+  sha256        TEXT PRIMARY KEY,
+  text          TEXT NOT NULL,
+  status        TEXT NOT NULL,              -- 'extracted' | 'failed'
+  extracted_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+
+DROP TRIGGER message_fts_insert;
+DROP TRIGGER message_fts_update;
+DROP TRIGGER message_fts_delete;
+DROP TABLE message_fts;
+
+UPDATE messages SET files_text = (
+    SELECT group_concat(name, char(10)) FROM (
+      SELECT name FROM attachments a WHERE a.message_id = messages.id ORDER BY a.position))
+  WHERE deleted_at = 0 AND id IN (SELECT message_id FROM attachments WHERE message_id <> 0);
+
+CREATE VIRTUAL TABLE message_fts USING fts5(
+  body,
+  files_text,
+  content = 'messages',
+  content_rowid = 'id',
+  tokenize = 'unicode61 remove_diacritics 2',
+  prefix = '2 3'
+);
+INSERT INTO message_fts(rowid, body, files_text)
+  SELECT id, body, files_text FROM messages WHERE deleted_at = 0;
+
+CREATE TRIGGER message_fts_insert AFTER INSERT ON messages WHEN new.deleted_at = 0 BEGIN
+  INSERT INTO message_fts(rowid, body, files_text) VALUES(new.id, new.body, new.files_text);
+END;
+CREATE TRIGGER message_fts_update AFTER UPDATE OF body, deleted_at, files_text ON messages BEGIN
+  INSERT INTO message_fts(message_fts, rowid, body, files_text)
+    SELECT 'delete', old.id, old.body, old.files_text WHERE old.deleted_at = 0;
+  INSERT INTO message_fts(rowid, body, files_text)
+    SELECT new.id, new.body, new.files_text WHERE new.deleted_at = 0;
+END;
+CREATE TRIGGER message_fts_delete AFTER DELETE ON messages WHEN old.deleted_at = 0 BEGIN
+  INSERT INTO message_fts(message_fts, rowid, body, files_text)
+    VALUES('delete', old.id, old.body, old.files_text);
+END;
+)sql"},
     // Issue 4: resumable uploads. The durable offset and the writer's lease live here, so that
     // every node sees the same offset, two requests never append to one upload at once, and the
     // sweep (any node) never takes an upload being written or completed.
@@ -1346,6 +1395,33 @@ core::Status attach(Conn& c, const NewMessage& m, std::vector<core::Attachment>&
   return core::ok_status();
 }
 
+// Sets messages.files_text of message `id` from its attachments (names, then the blob's text,
+// in position order); the FTS triggers re-index it. Decision 0017.
+core::Status refresh_files_text(Conn& c, Id message_id) {
+  PARLEY_SQL(s, c,
+             "UPDATE messages SET files_text = COALESCE((SELECT group_concat(t, char(10)) FROM ("
+             "  SELECT a.name || CASE WHEN b.text IS NULL OR b.text = '' THEN '' "
+             "                        ELSE char(10) || b.text END AS t "
+             "  FROM attachments a LEFT JOIN blob_texts b ON b.sha256 = a.sha256 "
+             "  WHERE a.message_id = ?1 ORDER BY a.position)), '') "
+             "WHERE id = ?1 AND deleted_at = 0");
+  s.bind_id(1, message_id);
+  return s.exec("refresh files text");
+}
+
+// Drops the stored texts of these blobs that no attachment refers to any more (a deleted
+// file's words must not outlive it).
+core::Status forget_blob_texts(Conn& c, const std::vector<std::string>& shas) {
+  for (const std::string& sha : shas) {
+    PARLEY_SQL(s, c,
+               "DELETE FROM blob_texts WHERE sha256 = ?1 "
+               "AND NOT EXISTS(SELECT 1 FROM attachments WHERE sha256 = ?1)");
+    s.bind(1, sha);
+    if (auto st = s.exec("forget blob text"); !st) return st;
+  }
+  return core::ok_status();
+}
+
 }  // namespace
 
 namespace {
@@ -1511,6 +1587,9 @@ core::Result<AppendResult> append_message(Conn& c, const NewMessage& m) {
   msg.html = std::move(content->html);
   msg.mentions = std::move(content->mentions);
   if (auto st = attach(c, m, msg.attachments); !st) return st.take_error();
+  if (!msg.attachments.empty()) {
+    if (auto st = refresh_files_text(c, m.id); !st) return st.take_error();
+  }
   msg.thread_root = m.thread_root;
   AppendResult out{message_event(core::EventType::kMessageCreated, *seq, m.sender_id,
                                  m.created_at, std::move(msg)),
@@ -1567,7 +1646,7 @@ core::Result<core::RoomEvent> delete_message(Conn& c, Id room_id, Id message_id,
   {
     PARLEY_SQL(s, c,
                "UPDATE messages SET body = '', html = '', mention_ids = '', mention_flags = 0, "
-               "deleted_at = ?2 WHERE id = ?1");
+               "files_text = '', deleted_at = ?2 WHERE id = ?1");
     s.bind_id(1, message_id).bind(2, now);
     if (auto st = s.exec("delete message"); !st) return st.take_error();
   }
@@ -1576,9 +1655,13 @@ core::Result<core::RoomEvent> delete_message(Conn& c, Id room_id, Id message_id,
   m->mentions = {};
   {
     // The blobs go with the sweeper once no other attachment refers to them.
-    PARLEY_SQL(s, c, "DELETE FROM attachments WHERE message_id = ?1");
+    PARLEY_SQL(s, c, "DELETE FROM attachments WHERE message_id = ?1 RETURNING sha256");
     s.bind_id(1, message_id);
-    if (auto st = s.exec("delete attachments"); !st) return st.take_error();
+    std::vector<std::string> shas;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) shas.push_back(s.text(0));
+    if (rc != SQLITE_DONE) return step_error(s, rc, "delete attachments");
+    if (auto st = forget_blob_texts(c, shas); !st) return st.take_error();
   }
   m->attachments.clear();
   if (auto st = forget_deleted(c, *m); !st) return st.take_error();
@@ -2322,6 +2405,11 @@ core::Result<SweepResult> sweep_unsent(Conn& c, std::int64_t before, int limit) 
     if (rc != SQLITE_DONE) return step_error(s, rc, "sweep attachments");
   }
   {
+    std::vector<std::string> shas;
+    for (const auto& a : out.attachments) shas.push_back(a.sha256);
+    if (auto st = forget_blob_texts(c, shas); !st) return st.take_error();
+  }
+  {
     PARLEY_SQL(s, c,
                "DELETE FROM uploads WHERE id IN (SELECT id FROM uploads WHERE updated_at < ?1 "
                "AND lease_until < ?1 ORDER BY updated_at LIMIT ?2) RETURNING " UPLOAD_COLS);
@@ -2428,16 +2516,22 @@ std::string fts5_match_expression(const std::vector<SearchTerm>& terms, bool pos
 
 core::Result<std::vector<SearchHit>> search(Conn& c, const SearchQuery& q) {
   const int limit = std::clamp(q.limit, 1, kMaxSearchLimit + 1);
+  ReadTxn snapshot(c);  // the hits and their attachments from one snapshot
   const std::string match = fts5_match_expression(q.terms, true);
   const std::string excluded = match.empty() ? fts5_match_expression(q.terms, false) : "";
   const bool by_fts = !match.empty();
   const bool relevance = by_fts && q.order == SearchOrder::kRelevance;
   const bool has_filter = !q.from.empty() || !q.in_groups.empty() || !q.in_dms_with.empty() ||
-                          q.has_link || q.after != 0 || q.before != 0;
+                          q.has_link || q.has_file || q.has_image || q.is_thread ||
+                          q.mentions_me || q.after != 0 || q.before != 0;
   if (!by_fts && excluded.empty() && !has_filter) {
     return make_error(Errc::kInvalidArgument, "search: a query needs a word or a filter");
   }
 
+  // Two steps: `hits` finds the page (ids and scores) under every condition, ordered and cut
+  // at the limit; only then are the page's rows read and their snippets made (snippet()
+  // re-reads and re-tokenizes a body, too costly to do for every match of a common word).
+  //
   // Rooms the searcher may read, each up to a seq: all of a room they are in, up to their
   // latest leave in a room they left. Parameters: ?1 user, ?2 match, ?3 excluded terms,
   // ?4 senders, ?5 group names, ?6 DM keys, ?7 after, ?8 before, ?9 cursor score, ?10 cursor
@@ -2446,20 +2540,15 @@ core::Result<std::vector<SearchHit>> search(Conn& c, const SearchQuery& q) {
       "WITH vis(room_id, max_seq) AS (SELECT room_id, max(s) FROM ("
       "SELECT room_id, 9223372036854775807 AS s FROM members WHERE user_id = ?1 "
       "UNION ALL SELECT room_id, left_seq FROM past_members WHERE user_id = ?1) "
-      "GROUP BY room_id) "
-      "SELECT " MESSAGE_COLS_M ", r.kind, r.name, ";
+      "GROUP BY room_id), "
+      "hits(id, score) AS MATERIALIZED (SELECT m.id, ";
   if (by_fts) {
-    sql += "snippet(message_fts, 0, char(1), char(2), '…', " + std::to_string(kSnippetTokens) +
-           "), ";
-    sql += relevance ? "bm25(message_fts) AS score " : "0 AS score ";
+    sql += relevance ? "bm25(message_fts) " : "0 ";
     sql += "FROM message_fts CROSS JOIN messages m ON m.id = message_fts.rowid ";
   } else {
-    sql += "CASE WHEN length(m.body) > " + std::to_string(kPlainSnippetChars) +
-           " THEN substr(m.body, 1, " + std::to_string(kPlainSnippetChars) +
-           ") || '…' ELSE m.body END, 0 AS score FROM messages m ";
+    sql += "0 FROM messages m ";
   }
-  sql += "JOIN vis v ON v.room_id = m.room_id JOIN rooms r ON r.id = m.room_id "
-         "WHERE m.seq <= v.max_seq AND m.deleted_at = 0 ";
+  sql += "JOIN vis v ON v.room_id = m.room_id WHERE m.seq <= v.max_seq AND m.deleted_at = 0 ";
   if (by_fts) sql += "AND message_fts MATCH ?2 ";
   if (!excluded.empty()) {
     sql += "AND m.id NOT IN (SELECT rowid FROM message_fts WHERE message_fts MATCH ?3) ";
@@ -2477,10 +2566,21 @@ core::Result<std::vector<SearchHit>> search(Conn& c, const SearchQuery& q) {
   if (q.after != 0) sql += "AND m.created_at >= ?7 ";
   if (q.before != 0) sql += "AND m.created_at < ?8 ";
   if (q.has_link) sql += "AND (m.body LIKE '%http://%' OR m.body LIKE '%https://%') ";
+  if (q.has_file) sql += "AND EXISTS(SELECT 1 FROM attachments a WHERE a.message_id = m.id) ";
+  if (q.has_image) {
+    sql += "AND EXISTS(SELECT 1 FROM attachments a WHERE a.message_id = m.id AND a.kind = 'image') ";
+  }
+  if (q.is_thread) sql += "AND (m.thread_root <> 0 OR m.thread_replies > 0) ";
+  if (q.mentions_me) {
+    sql += "AND m.sender_id <> ?1 AND (m.mention_flags <> 0 OR EXISTS(SELECT 1 FROM mentions x "
+           "WHERE x.user_id = ?1 AND x.room_id = m.room_id AND x.seq = m.seq)) ";
+  }
   const bool paging = q.cursor.message_id != 0;
   if (relevance) {
-    if (paging) sql += "AND (score > ?9 OR (score = ?9 AND m.id < ?10)) ";
-    sql += "ORDER BY score, m.id DESC ";
+    if (paging) {
+      sql += "AND (bm25(message_fts) > ?9 OR (bm25(message_fts) = ?9 AND m.id < ?10)) ";
+    }
+    sql += "ORDER BY bm25(message_fts), m.id DESC ";
   } else if (by_fts) {
     // FTS5 walks its rowids (= message ids, time-ordered) backwards: no sort, early stop.
     if (paging) sql += "AND message_fts.rowid < ?10 ";
@@ -2489,7 +2589,26 @@ core::Result<std::vector<SearchHit>> search(Conn& c, const SearchQuery& q) {
     if (paging) sql += "AND m.id < ?10 ";
     sql += "ORDER BY m.id DESC ";
   }
-  sql += "LIMIT ?11";
+  sql += "LIMIT ?11) ";
+
+  // The page: each hit's message, room and snippet.
+  sql += "SELECT " MESSAGE_COLS_M ", r.kind, r.name, ";
+  if (by_fts) {
+    // Column -1: the snippet comes from the body or the files' text, wherever the match is.
+    sql += "snippet(message_fts, -1, char(1), char(2), '…', " + std::to_string(kSnippetTokens) +
+           "), h.score FROM hits h CROSS JOIN message_fts ON message_fts.rowid = h.id "
+           "JOIN messages m ON m.id = h.id JOIN rooms r ON r.id = m.room_id "
+           "WHERE message_fts MATCH ?2 ";
+  } else {
+    // Without a word to centre on: the body's start, or the file names of a files-only message.
+    sql += "CASE WHEN m.body = '' THEN COALESCE((SELECT group_concat(name, ', ') FROM "
+           "(SELECT name FROM attachments a WHERE a.message_id = m.id ORDER BY a.position)), '') "
+           "WHEN length(m.body) > " + std::to_string(kPlainSnippetChars) +
+           " THEN substr(m.body, 1, " + std::to_string(kPlainSnippetChars) +
+           ") || '…' ELSE m.body END, h.score FROM hits h JOIN messages m ON m.id = h.id "
+           "JOIN rooms r ON r.id = m.room_id ";
+  }
+  sql += relevance ? "ORDER BY h.score, h.id DESC" : "ORDER BY h.id DESC";
 
   auto prepared = c.prepare_generated(sql);
   if (!prepared) return prepared.take_error();
@@ -2523,7 +2642,58 @@ core::Result<std::vector<SearchHit>> search(Conn& c, const SearchQuery& q) {
     // it as what it is, a bug, without the query text.
     return step_error(s, rc, "search");
   }
+  for (SearchHit& h : out) {
+    if (auto st = load_attachments(c, h.message); !st) return st.take_error();
+  }
   return out;
+}
+
+core::Result<std::vector<core::Attachment>> blobs_needing_text(
+    Conn& c, const std::vector<std::string>& mime_types, int limit) {
+  limit = std::clamp(limit, 1, 1000);
+  PARLEY_SQL(s, c,
+             "SELECT " ATTACHMENT_COLS " FROM attachments WHERE id IN ("
+             "  SELECT max(id) FROM attachments x "
+             "  WHERE (x.mime IN (SELECT value FROM json_each(?1)) "
+             "         OR substr(x.mime, 1, instr(x.mime, '/')) || '*' IN "
+             "            (SELECT value FROM json_each(?1))) "
+             "    AND NOT EXISTS(SELECT 1 FROM blob_texts b WHERE b.sha256 = x.sha256) "
+             "  GROUP BY x.sha256) "
+             "ORDER BY id DESC LIMIT ?2");
+  const std::string types = json_strings(mime_types);  // bound without a copy: keep it alive
+  s.bind(1, types).bind(2, limit);
+  std::vector<core::Attachment> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(read_attachment(s));
+  if (rc != SQLITE_DONE) return step_error(s, rc, "blobs needing text");
+  return out;
+}
+
+core::Result<std::int64_t> set_blob_text(Conn& c, const BlobText& t) {
+  {
+    PARLEY_SQL(s, c,
+               "INSERT INTO blob_texts(sha256, text, status, extracted_at) "
+               "SELECT ?1, ?2, ?3, ?4 WHERE EXISTS(SELECT 1 FROM attachments WHERE sha256 = ?1) "
+               "ON CONFLICT(sha256) DO NOTHING");
+    s.bind(1, t.sha256).bind(2, t.text)
+        .bind(3, t.status == BlobTextStatus::kExtracted ? "extracted" : "failed")
+        .bind(4, t.extracted_at);
+    if (auto st = s.exec("set blob text"); !st) return st.take_error();
+  }
+  if (sqlite3_changes(c.raw()) == 0) return std::int64_t{0};
+  std::vector<Id> messages;
+  {
+    PARLEY_SQL(s, c,
+               "SELECT DISTINCT message_id FROM attachments WHERE sha256 = ?1 AND message_id <> 0");
+    s.bind(1, t.sha256);
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) messages.push_back(s.id(0));
+    if (rc != SQLITE_DONE) return step_error(s, rc, "messages of blob");
+  }
+  for (Id id : messages) {
+    if (auto st = refresh_files_text(c, id); !st) return st.take_error();
+  }
+  return static_cast<std::int64_t>(messages.size());
 }
 
 }  // namespace parley::store::sqlite_internal

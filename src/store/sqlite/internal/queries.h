@@ -114,5 +114,9 @@ core::Result<std::vector<core::MessageRevision>> message_revisions(Conn& c, core
 // of that kind.
 std::string fts5_match_expression(const std::vector<SearchTerm>& terms, bool positive);
 core::Result<std::vector<SearchHit>> search(Conn& c, const SearchQuery& q);
+core::Result<std::vector<core::Attachment>> blobs_needing_text(
+    Conn& c, const std::vector<std::string>& mime_types, int limit);
+// A write.
+core::Result<std::int64_t> set_blob_text(Conn& c, const BlobText& t);
 
 }  // namespace parley::store::sqlite_internal
