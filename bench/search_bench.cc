@@ -6,7 +6,11 @@
 //    group-commits them (synchronous=normal while generating, as a bulk load would). Bodies are
 //    5-30 words drawn from a Zipf-distributed vocabulary of --vocabulary words (natural text has
 //    this shape: a few very common words, a long tail of rare ones); one in 20 has a link.
-//    Message times are spread evenly over one year, so date filters cut real slices.
+//    Message times are spread evenly over one year, so date filters cut real slices. Since
+//    decision 0017: one in 50 carries a file (a quarter of them images; the other files have
+//    a name and 200 words of extracted text, stored through Store::set_blob_text as the
+//    extractor would), one in 10 is a thread reply (to its room's latest root), one in 30
+//    mentions a member by name and one in 200 says @room.
 // 2. Runs --queries searches through chat::SearchService (query parser, name resolution, store
 //    reader threads: what GET /api/v1/search runs, minus HTTP) from --concurrency closed-loop
 //    workers, each a random user searching a query drawn from a fixed mix of typical queries
@@ -238,16 +242,19 @@ int generate(store::SqliteStore& s, const Options& o, World& w) {
   std::shuffle(room_order.begin(), room_order.end(), rng);
   std::uniform_int_distribution<int> length(5, 30);
   const std::int64_t step_ms = 365LL * 86'400'000 / o.messages;
+  std::vector<Id> last_root(room_ids.size(), 0);
   auto t1 = Clock::now();
   for (int i = 0; i < o.messages; ++i) {
     clock.advance_ms(step_ms);
     std::size_t r = room_order[static_cast<std::size_t>(rooms(rng))];
     const auto& members = room_members[r];
+    auto member = [&] {
+      return members[std::uniform_int_distribution<std::size_t>(0, members.size() - 1)(rng)];
+    };
     store::NewMessage m;
     m.id = ids.next();
     m.room_id = room_ids[r];
-    m.sender_id = w.user_ids[static_cast<std::size_t>(
-        members[std::uniform_int_distribution<std::size_t>(0, members.size() - 1)(rng)])];
+    m.sender_id = w.user_ids[static_cast<std::size_t>(member())];
     m.client_txn_id = "b" + std::to_string(i);
     int n = length(rng);
     for (int k = 0; k < n; ++k) {
@@ -255,8 +262,64 @@ int generate(store::SqliteStore& s, const Options& o, World& w) {
       m.body += word_of(words(rng));
     }
     if (i % 20 == 0) m.body += " https://example.org/" + word_of(words(rng));
+    const bool with_file = i % 50 == 25;
+    if (i % 10 == 3 && last_root[r] != 0) {
+      m.thread_root = last_root[r];
+    } else if (!with_file) {  // appended later (after its file): not a root others reply to
+      last_root[r] = m.id;
+    }
+    core::Mentions mentions;
+    if (i % 30 == 7) {
+      int u = member();
+      mentions.user_ids.push_back(w.user_ids[static_cast<std::size_t>(u)]);
+      m.body += " @" + user_name(u);
+    }
+    if (i % 200 == 11) {
+      mentions.room = true;
+      m.body += " @room";
+    }
+    if (!mentions.empty()) {
+      m.content.compose = [mentions](const store::ContentLookup&) -> core::Result<store::MessageContent> {
+        return store::MessageContent{"", mentions};
+      };
+    }
     m.created_at = clock.now_ms();
     pipe.acquire();
+    if (with_file) {
+      // A file first (an upload), its text if it has one, then the message carrying it.
+      store::NewAttachment a;
+      a.attachment.id = ids.next();
+      a.attachment.uploader_id = m.sender_id;
+      char sha[65];
+      std::snprintf(sha, sizeof sha, "%016llx%048d", static_cast<unsigned long long>(a.attachment.id), 0);
+      a.attachment.sha256 = sha;
+      a.attachment.size = 1000;
+      a.attachment.created_at = m.created_at;
+      const bool image = (i / 50) % 4 == 0;
+      a.attachment.kind = image ? core::AttachmentKind::kImage : core::AttachmentKind::kFile;
+      a.attachment.mime = image ? "image/jpeg" : "text/plain";
+      a.attachment.name = word_of(words(rng)) + "-" + word_of(words(rng)) + (image ? ".jpg" : ".txt");
+      std::string text;
+      if (!image) {
+        for (int k = 0; k < 200; ++k) text += word_of(words(rng)) + (k % 12 == 11 ? "\n" : " ");
+      }
+      m.attachment_ids = {a.attachment.id};
+      auto msg = std::make_shared<store::NewMessage>(std::move(m));
+      auto append = [&s, &pipe, msg] {
+        s.append_message(std::move(*msg), [&pipe](core::Result<store::AppendResult> x) { pipe.release(x.ok()); });
+      };
+      s.create_attachment(std::move(a), [&s, &pipe, append, text = std::move(text), sha = std::string(sha),
+                                         at = msg->created_at](core::Result<core::Attachment> x) {
+        if (!x) return pipe.release(false);
+        if (text.empty()) return append();
+        s.set_blob_text(store::BlobText{sha, text, store::BlobTextStatus::kExtracted, at},
+                        [&pipe, append](core::Result<std::int64_t> t) {
+                          if (!t) return pipe.release(false);
+                          append();
+                        });
+      });
+      continue;
+    }
     s.append_message(std::move(m), [&](core::Result<store::AppendResult> x) { pipe.release(x.ok()); });
     if ((i + 1) % 100000 == 0) {
       std::fprintf(stderr, "%d messages: %.1f s\n", i + 1,
@@ -286,6 +349,11 @@ const std::vector<QueryKind> kMix = {
     {"word_recent", 5},         // mid word, sort=recent
     {"word_during_month", 3},   // mid word during:2025-MM
     {"filters_only", 2},        // from:@user in:#room, no word
+    // Decision 0017's operators.
+    {"word_has_file", 3},       // mid word has:file (in a body, a file name or a file's text)
+    {"has_image", 2},           // has:image alone
+    {"word_is_thread", 2},      // mid word is:thread
+    {"mentions_me", 2},         // mentions:me alone
 };
 
 struct Query {
@@ -326,6 +394,14 @@ Query make_query(const Options& o, const World& w, std::mt19937_64& rng,
     char month[16];
     std::snprintf(month, sizeof month, "2025-%02d", std::uniform_int_distribution<int>(1, 12)(rng));
     q.q = rank(1000, 5000) + " during:" + month;
+  } else if (k == "word_has_file") {
+    q.q = rank(1000, 5000) + " has:file";
+  } else if (k == "has_image") {
+    q.q = "has:image";
+  } else if (k == "word_is_thread") {
+    q.q = rank(1000, 5000) + " is:thread";
+  } else if (k == "mentions_me") {
+    q.q = "mentions:me";
   } else {
     q.q = "from:@" + user_name(peer) + " in:#" + group_name(g);
   }
