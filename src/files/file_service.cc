@@ -706,7 +706,11 @@ void FileService::pin(const std::string& key) {
 void FileService::unpin(const std::string& key) {
   std::lock_guard lock(pins_mu_);
   auto it = pins_.find(key);
-  if (it != pins_.end()) --it->second.count;
+  if (it == pins_.end()) return;
+  --it->second.count;
+  // The row that refers to the blob committed just before this; a sweep that began earlier may
+  // have read the references before that commit, so it must see this key as recently pinned.
+  it->second.generation = ++pin_generation_;
 }
 
 SweepStats FileService::sweep() {
